@@ -1,0 +1,22 @@
+//! gx-core: the sans-I/O heart of gx.
+//!
+//! It never opens a file or socket, never reads a clock and never draws a random number:
+//! the caller hands it bytes, buffers and the current time ([`UnixTime`]), and gets bytes
+//! and decisions back. That is what lets the same code run in firmware on a Cortex-M and
+//! in the Linux edge agent.
+//!
+//! It offers two things:
+//! - **grant-token verification**: parse a JWKS snapshot once, then verify RS256 grant
+//!   tokens offline against it, enforce scopes and delegation depth;
+//! - **the audit trail**: build, hash (byte-exact with the hosted service) and sign audit
+//!   entries, and check a chain of them in constant memory.
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+mod time;
+pub use time::{TimeError, UnixTime};

@@ -1,0 +1,40 @@
+//! `cargo xtask`: the project's automation, run as `cargo xtask <command>`.
+//!
+//! Each command lives in its own module with a `run` function. Commands run tools
+//! through `xshell::cmd!`, never through shell scripts, and stop with a clear message
+//! when a prerequisite (a rustup target, QEMU, nightly) is missing.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use xshell::Shell;
+
+mod tidy;
+
+const HELP: &str = "\
+cargo xtask <command>
+
+commands:
+  help        print this text
+";
+
+fn main() -> Result<()> {
+    let sh = Shell::new()?;
+    sh.change_dir(project_root()?);
+    let mut args = std::env::args().skip(1);
+    match args.next().as_deref() {
+        None | Some("help" | "--help" | "-h") => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command `{other}`\n\n{HELP}"),
+    }
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn project_root() -> Result<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    dir.parent()
+        .map(PathBuf::from)
+        .context("xtask lives inside the workspace root")
+}
