@@ -20,3 +20,7 @@ extern crate std;
 
 mod time;
 pub use time::{TimeError, UnixTime};
+
+// ---- token verification (issue #2): owned by the token/provider modules ----
+
+// ---- audit trail (issue #3): owned by the audit module ----

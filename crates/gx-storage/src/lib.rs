@@ -1,0 +1,15 @@
+//! gx-storage: everything gx keeps on a device's disk.
+//!
+//! - the consent bundle, encrypted at rest (AES-256-GCM) and replaced atomically;
+//! - the audit log: JSONL in the wire format, durable, crash-safe, one writer at a time;
+//! - the sync cursor and the time floor beside it.
+//!
+//! Hashing, signing and verification are gx-core's; this crate adds the files.
+#![warn(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub use gx_core;
+
+// ---- consent bundle file (issue #4) ----
+
+// ---- audit log, cursor, time floor (issue #3) ----
