@@ -11,5 +11,12 @@
 pub use gx_core;
 
 // ---- consent bundle file (issue #4) ----
+mod atomic;
+mod bundle;
+pub use bundle::{
+    Argon2Params, AuditPrivateKey, BundleError, BundleFile, BundleFormat, BundleJsonError,
+    BundleKey, ConsentBundle, JwksSnapshot, KeyDerivation, KeyError, OfflineAuditKey,
+    TamperReason,
+};
 
 // ---- audit log, cursor, time floor (issue #3) ----

@@ -1,0 +1,2 @@
+//! Benchmarks of the consent bundle file.
+fn main() {}

@@ -1,0 +1,321 @@
+//! The consent bundle as the protocol sends it, with the audit private key kept secret.
+//!
+//! [`ConsentBundle`] is the body of `POST /v1/consent-bundles` (and of a refresh): the
+//! wire JSON of `protocol.md`, camelCase. It owns its strings; the audit private key sits
+//! in an [`AuditPrivateKey`], which zeroizes its memory on drop and never shows itself in
+//! `Debug`. Reading is tolerant as the protocol asks: each field is read at the top level
+//! and, when absent there, under `data`; unknown fields are ignored. A missing or
+//! mistyped field is an [`BundleJsonError`] that names it.
+
+use core::fmt;
+
+use gx_core::UnixTime;
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+use zeroize::Zeroizing;
+
+use super::json::{self, BundleJsonError, Fields};
+
+/// A consent bundle: everything a device needs to act for a user while offline.
+///
+/// Field names follow the wire JSON (`bundleId` → [`bundle_id`](Self::bundle_id), ...).
+/// The type is deliberately not `Clone`: the audit private key should exist once.
+#[derive(PartialEq, Eq)]
+pub struct ConsentBundle {
+    bundle_id: String,
+    grant_token: String,
+    jwks_snapshot: JwksSnapshot,
+    offline_audit_key: OfflineAuditKey,
+    checkpoint_at: UnixTime,
+    sync_endpoint: String,
+    offline_expires_at: UnixTime,
+}
+
+/// The issuer's public keys as the bundle carries them (`jwksSnapshot`).
+///
+/// The keys stay JSON objects: gx-core parses them for verification and skips key types
+/// it cannot use, so nothing is lost or judged here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JwksSnapshot {
+    /// The JWKs, in the order the server sent them.
+    pub keys: Vec<Map<String, Value>>,
+    /// When the server took the snapshot (`fetchedAt`).
+    pub fetched_at: UnixTime,
+    /// Until when the snapshot may be used offline (`validUntil`).
+    pub valid_until: UnixTime,
+}
+
+/// The Ed25519 key pair a device signs its audit entries with (`offlineAuditKey`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct OfflineAuditKey {
+    /// The public key, SPKI PEM.
+    pub public_key: String,
+    /// The private key, PKCS#8 PEM; secret.
+    pub private_key: AuditPrivateKey,
+    /// The signature algorithm; `Ed25519` is the only one the service issues.
+    pub algorithm: String,
+}
+
+/// The audit private key (PKCS#8 PEM): zeroized on drop, redacted in `Debug`.
+#[derive(Eq)]
+pub struct AuditPrivateKey(Zeroizing<String>);
+
+impl AuditPrivateKey {
+    /// Wraps a PKCS#8 PEM text.
+    pub fn new(pem: String) -> Self {
+        Self(Zeroizing::new(pem))
+    }
+
+    /// The PEM text. Named so that every place that handles the secret shows it.
+    pub fn expose_pem(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq for AuditPrivateKey {
+    /// Compares without an early exit, so the time taken does not tell where keys differ.
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+impl fmt::Debug for AuditPrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuditPrivateKey(<redacted>)")
+    }
+}
+
+impl fmt::Debug for ConsentBundle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The grant token is a bearer credential too; show only which one it is.
+        f.debug_struct("ConsentBundle")
+            .field("bundle_id", &self.bundle_id)
+            .field(
+                "grant_token",
+                &format_args!("<{} bytes>", self.grant_token.len()),
+            )
+            .field("jwks_snapshot", &self.jwks_snapshot)
+            .field("offline_audit_key", &self.offline_audit_key)
+            .field("checkpoint_at", &self.checkpoint_at)
+            .field("sync_endpoint", &self.sync_endpoint)
+            .field("offline_expires_at", &self.offline_expires_at)
+            .finish()
+    }
+}
+
+impl ConsentBundle {
+    /// Assembles a bundle from its parts (the server side, and tests).
+    pub fn new(
+        bundle_id: String,
+        grant_token: String,
+        jwks_snapshot: JwksSnapshot,
+        offline_audit_key: OfflineAuditKey,
+        checkpoint_at: UnixTime,
+        sync_endpoint: String,
+        offline_expires_at: UnixTime,
+    ) -> Self {
+        Self {
+            bundle_id,
+            grant_token,
+            jwks_snapshot,
+            offline_audit_key,
+            checkpoint_at,
+            sync_endpoint,
+            offline_expires_at,
+        }
+    }
+
+    /// Reads the wire JSON of a bundle (a server response or a decrypted file).
+    ///
+    /// # Errors
+    /// [`BundleJsonError`] naming the first field that is missing or has the wrong type,
+    /// or the position of a syntax error. No part of the input is echoed.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, BundleJsonError> {
+        Self::from_value(json::parse(bytes)?)
+    }
+
+    /// Reads a bundle out of an already parsed JSON value; see [`from_json`](Self::from_json).
+    ///
+    /// # Errors
+    /// As [`from_json`](Self::from_json).
+    pub fn from_value(value: Value) -> Result<Self, BundleJsonError> {
+        let mut top = Fields::top(value)?;
+        let mut jwks = Fields::nested(top.take("jwksSnapshot")?, "jwksSnapshot")?;
+        let keys = jwks.take_array_of_objects("keys", "jwksSnapshot.keys")?;
+        let jwks_snapshot = JwksSnapshot {
+            keys,
+            fetched_at: jwks.take_iso("fetchedAt", "jwksSnapshot.fetchedAt")?,
+            valid_until: jwks.take_iso("validUntil", "jwksSnapshot.validUntil")?,
+        };
+        let mut key = Fields::nested(top.take("offlineAuditKey")?, "offlineAuditKey")?;
+        let offline_audit_key = OfflineAuditKey {
+            public_key: key.take_string("publicKey", "offlineAuditKey.publicKey")?,
+            private_key: AuditPrivateKey::new(
+                key.take_string("privateKey", "offlineAuditKey.privateKey")?,
+            ),
+            algorithm: key.take_string("algorithm", "offlineAuditKey.algorithm")?,
+        };
+        Ok(Self {
+            bundle_id: top.take_string("bundleId", "bundleId")?,
+            grant_token: top.take_string("grantToken", "grantToken")?,
+            jwks_snapshot,
+            offline_audit_key,
+            checkpoint_at: top.take_millis("checkpointAt", "checkpointAt")?,
+            sync_endpoint: top.take_string("syncEndpoint", "syncEndpoint")?,
+            offline_expires_at: top.take_iso("offlineExpiresAt", "offlineExpiresAt")?,
+        })
+    }
+
+    /// The wire JSON (without the `data` copy), in a buffer that is zeroized on drop
+    /// because it holds the audit private key.
+    pub fn to_json(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity(self.json_size_hint()));
+        // Writing into a Vec cannot fail, and every field serializes.
+        let _ = serde_json::to_writer(&mut *out, self);
+        out
+    }
+
+    /// An upper estimate of [`to_json`](Self::to_json)'s length, so a buffer sized with it
+    /// never reallocates (a reallocation would leave a copy of the secret behind).
+    pub(crate) fn json_size_hint(&self) -> usize {
+        let key = &self.offline_audit_key;
+        let strings = self.bundle_id.len()
+            + self.grant_token.len()
+            + self.sync_endpoint.len()
+            + key.public_key.len()
+            + key.private_key.0.len()
+            + key.algorithm.len();
+        // JSON escaping at most doubles plain text (PEM newlines become `\n`); the JWKS is
+        // estimated from its values; 1 KiB covers names, times and punctuation.
+        let jwks: usize = self
+            .jwks_snapshot
+            .keys
+            .iter()
+            .flat_map(|k| k.iter())
+            .map(|(name, v)| name.len() + json_len_hint(v) + 8)
+            .sum();
+        2 * strings + jwks + 1024
+    }
+
+    /// The bundle's id (`bundleId`, `bundle_<ULID>`).
+    pub fn bundle_id(&self) -> &str {
+        &self.bundle_id
+    }
+
+    /// The RS256 grant token (`grantToken`), a compact JWS.
+    pub fn grant_token(&self) -> &str {
+        &self.grant_token
+    }
+
+    /// The issuer's public keys (`jwksSnapshot`).
+    pub fn jwks_snapshot(&self) -> &JwksSnapshot {
+        &self.jwks_snapshot
+    }
+
+    /// The audit key pair (`offlineAuditKey`).
+    pub fn offline_audit_key(&self) -> &OfflineAuditKey {
+        &self.offline_audit_key
+    }
+
+    /// When the bundle was issued (`checkpointAt`, milliseconds on the wire).
+    pub fn checkpoint_at(&self) -> UnixTime {
+        self.checkpoint_at
+    }
+
+    /// Where the audit log is uploaded (`syncEndpoint`).
+    pub fn sync_endpoint(&self) -> &str {
+        &self.sync_endpoint
+    }
+
+    /// Until when the device may act offline (`offlineExpiresAt`); the grant token's
+    /// `exp` and the snapshot's `validUntil` are the same instant.
+    pub fn offline_expires_at(&self) -> UnixTime {
+        self.offline_expires_at
+    }
+
+    /// Whether the offline window is over at `now` (at `offlineExpiresAt` exactly, too,
+    /// as a JWT `exp` is).
+    pub fn is_expired(&self, now: UnixTime) -> bool {
+        now >= self.offline_expires_at
+    }
+
+    /// Whether the bundle should be refreshed at `now`: less than 20 % of the offline
+    /// window (`checkpointAt`..`offlineExpiresAt`) is left, as the TypeScript client
+    /// decides. True once expired, and for an empty or inverted window.
+    pub fn should_refresh(&self, now: UnixTime) -> bool {
+        let end = self.offline_expires_at.as_millis();
+        let window = end.saturating_sub(self.checkpoint_at.as_millis());
+        let left = end.saturating_sub(now.as_millis());
+        // left < window / 5, without losing the remainder of the division.
+        u128::from(left) * 5 < u128::from(window)
+    }
+}
+
+/// A rough length of a JSON value's text, for [`ConsentBundle::json_size_hint`].
+fn json_len_hint(v: &Value) -> usize {
+    match v {
+        Value::String(s) => 2 * s.len() + 2,
+        Value::Array(a) => a.iter().map(|x| json_len_hint(x) + 1).sum::<usize>() + 2,
+        Value::Object(o) => {
+            o.iter()
+                .map(|(k, x)| 2 * k.len() + json_len_hint(x) + 4)
+                .sum::<usize>()
+                + 2
+        }
+        _ => 32,
+    }
+}
+
+/// An instant as the wire writes it: `toISOString` text.
+struct Iso(UnixTime);
+
+impl Serialize for Iso {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl Serialize for JwksSnapshot {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("JwksSnapshot", 3)?;
+        st.serialize_field("keys", &self.keys)?;
+        st.serialize_field("fetchedAt", &Iso(self.fetched_at))?;
+        st.serialize_field("validUntil", &Iso(self.valid_until))?;
+        st.end()
+    }
+}
+
+impl Serialize for OfflineAuditKey {
+    /// Writes the private key too: this is what goes into the encrypted file.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("OfflineAuditKey", 3)?;
+        st.serialize_field("publicKey", &self.public_key)?;
+        st.serialize_field("privateKey", self.private_key.expose_pem())?;
+        st.serialize_field("algorithm", &self.algorithm)?;
+        st.end()
+    }
+}
+
+impl Serialize for ConsentBundle {
+    /// The wire JSON, private key included: serialize only into protected places.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("ConsentBundle", 7)?;
+        st.serialize_field("bundleId", &self.bundle_id)?;
+        st.serialize_field("grantToken", &self.grant_token)?;
+        st.serialize_field("jwksSnapshot", &self.jwks_snapshot)?;
+        st.serialize_field("offlineAuditKey", &self.offline_audit_key)?;
+        st.serialize_field("checkpointAt", &self.checkpoint_at.as_millis())?;
+        st.serialize_field("syncEndpoint", &self.sync_endpoint)?;
+        st.serialize_field("offlineExpiresAt", &Iso(self.offline_expires_at))?;
+        st.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ConsentBundle {
+    /// Reads the wire JSON with the `data` fallback of [`ConsentBundle::from_value`].
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::from_value(Value::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
