@@ -25,3 +25,8 @@ pub use time::{TimeError, UnixTime};
 // ---- token verification (issue #2): owned by the token/provider modules ----
 
 // ---- audit trail (issue #3): owned by the audit module ----
+pub mod audit;
+pub use audit::{
+    AuditEntry, AuditSigningKey, AuditStr, AuditVerifyingKey, ChainAnchor, ChainBreak,
+    ChainVerifier, EntryHash, Metadata, Scopes, SignedAuditEntry, entry_hash,
+};

@@ -1,0 +1,2 @@
+//! Audit trail benchmarks (entry hash, signing, chain verification).
+fn main() {}

@@ -1,0 +1,224 @@
+//! Number printing: ECMAScript `Number::toString` and Python's `json.dumps`.
+//!
+//! A JSON number is read as an IEEE-754 double with core's correctly rounded parser
+//! (the same value `JSON.parse` produces), then printed with `ryu-js`, which implements
+//! ECMAScript's shortest round-trip formatting. Python keeps integers exact and prints
+//! floats with `repr`; both are rebuilt from the same shortest digits.
+
+use crate::audit::error::WriteError;
+use crate::audit::sink::Sink;
+
+/// Writes a validated JSON number text as `JSON.stringify(JSON.parse(text))` does.
+pub(crate) fn write_js<S: Sink + ?Sized>(text: &[u8], out: &mut S) -> Result<(), WriteError> {
+    // Fast path: a short plain integer prints as itself (every integer below 10^15 is
+    // exact in a double), except `-0`, which prints as `0`.
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    if !digits.is_empty() && digits.len() <= 15 && digits.iter().all(u8::is_ascii_digit) {
+        return if digits == b"0" {
+            out.put(b"0")
+        } else {
+            out.put(text)
+        };
+    }
+    let v = parse(text);
+    if !v.is_finite() {
+        // `JSON.parse("1e400")` is Infinity, which `JSON.stringify` writes as null.
+        return out.put(b"null");
+    }
+    if v == 0.0 {
+        return out.put(b"0");
+    }
+    let mut buf = ryu_js::Buffer::new();
+    out.put(buf.format_finite(v).as_bytes())
+}
+
+/// Writes a validated JSON number text as Python's `json.dumps(json.loads(text))` does:
+/// integers exactly as written (`-0` as `0`), floats with `repr`.
+pub(crate) fn write_py<S: Sink + ?Sized>(text: &[u8], out: &mut S) -> Result<(), WriteError> {
+    if !text.iter().any(|c| matches!(c, b'.' | b'e' | b'E')) {
+        return if text == b"-0" {
+            out.put(b"0")
+        } else {
+            out.put(text)
+        };
+    }
+    let v = parse(text);
+    if v.is_nan() {
+        return out.put(b"NaN");
+    }
+    if v.is_infinite() {
+        return out.put(if v < 0.0 { b"-Infinity" } else { b"Infinity" });
+    }
+    if v == 0.0 {
+        return out.put(if v.is_sign_negative() {
+            b"-0.0"
+        } else {
+            b"0.0"
+        });
+    }
+    if v < 0.0 {
+        out.put(b"-")?;
+    }
+    let mut buf = ryu_js::Buffer::new();
+    let (digits, n, decpt) = shortest_digits(buf.format_finite(v.abs()).as_bytes());
+    let digits = digits.get(..n).unwrap_or_default();
+    // CPython's float_repr_style 'short': exponent form when decpt <= -4 or > 16.
+    if (-3..=16).contains(&decpt) {
+        if decpt <= 0 {
+            out.put(b"0.")?;
+            for _ in 0..-decpt {
+                out.put(b"0")?;
+            }
+            out.put(digits)
+        } else {
+            let d = decpt as usize;
+            if d >= n {
+                out.put(digits)?;
+                for _ in n..d {
+                    out.put(b"0")?;
+                }
+                out.put(b".0")
+            } else {
+                out.put(digits.get(..d).unwrap_or_default())?;
+                out.put(b".")?;
+                out.put(digits.get(d..).unwrap_or_default())
+            }
+        }
+    } else {
+        out.put(digits.get(..1).unwrap_or_default())?;
+        if n > 1 {
+            out.put(b".")?;
+            out.put(digits.get(1..).unwrap_or_default())?;
+        }
+        let e = decpt - 1;
+        out.put(if e < 0 { b"e-" } else { b"e+" })?;
+        let e = e.unsigned_abs();
+        let mut tmp = [b'0'; 3];
+        tmp[0] = b'0' + (e / 100) as u8;
+        tmp[1] = b'0' + (e / 10 % 10) as u8;
+        tmp[2] = b'0' + (e % 10) as u8;
+        out.put(if e >= 100 { &tmp[..] } else { &tmp[1..] })
+    }
+}
+
+fn parse(text: &[u8]) -> f64 {
+    core::str::from_utf8(text)
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// Splits ECMAScript output for a positive finite number into its significant digits
+/// (no leading/trailing zeros), their count, and the decimal point position `decpt`
+/// (value = 0.d1d2... × 10^decpt).
+fn shortest_digits(js: &[u8]) -> ([u8; 24], usize, i32) {
+    let mut digits = [0u8; 24];
+    let mut n = 0usize;
+    let (mantissa, exp) = match js.iter().position(|&c| c == b'e') {
+        Some(p) => {
+            let (m, e) = js.split_at(p);
+            let e = e.get(1..).unwrap_or_default();
+            let (neg, e) = match e.split_first() {
+                Some((b'-', rest)) => (true, rest),
+                Some((b'+', rest)) => (false, rest),
+                _ => (false, e),
+            };
+            let v = e.iter().fold(0i32, |a, &c| a * 10 + i32::from(c - b'0'));
+            (m, if neg { -v } else { v })
+        }
+        None => (js, 0),
+    };
+    let mut int_digits = 0i32;
+    let mut seen_point = false;
+    let mut leading_zeros_after_point = 0i32;
+    for &c in mantissa {
+        if c == b'.' {
+            seen_point = true;
+            continue;
+        }
+        if n == 0 && c == b'0' {
+            if seen_point {
+                leading_zeros_after_point += 1;
+            }
+            continue;
+        }
+        if !seen_point {
+            int_digits += 1;
+        }
+        if let Some(slot) = digits.get_mut(n) {
+            *slot = c;
+            n += 1;
+        }
+    }
+    while n > 0 && digits.get(n - 1) == Some(&b'0') {
+        n -= 1;
+    }
+    let decpt = if int_digits > 0 {
+        int_digits
+    } else {
+        -leading_zeros_after_point
+    };
+    (digits, n, decpt + exp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::String;
+    use std::vec::Vec;
+
+    fn js(t: &str) -> String {
+        let mut v = Vec::new();
+        write_js(t.as_bytes(), &mut v).unwrap();
+        String::from_utf8(v).unwrap()
+    }
+
+    fn py(t: &str) -> String {
+        let mut v = Vec::new();
+        write_py(t.as_bytes(), &mut v).unwrap();
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn prints_like_ecmascript() {
+        for (i, o) in [
+            ("1e21", "1e+21"),
+            ("1e-7", "1e-7"),
+            ("0.000001", "0.000001"),
+            ("-0", "0"),
+            ("-0.0", "0"),
+            ("12345678901234567890", "12345678901234567000"),
+            ("9007199254740993", "9007199254740992"),
+            ("5e-324", "5e-324"),
+            ("1E400", "null"),
+            ("0.30000000000000004", "0.30000000000000004"),
+            ("100", "100"),
+            ("1.50", "1.5"),
+            ("123456789012345678901234567890", "1.2345678901234568e+29"),
+        ] {
+            assert_eq!(js(i), o, "{i}");
+        }
+    }
+
+    #[test]
+    fn prints_like_python_repr() {
+        for (i, o) in [
+            ("12345678901234567890", "12345678901234567890"),
+            ("-0", "0"),
+            ("-0.0", "-0.0"),
+            ("1.0", "1.0"),
+            ("1e16", "1e+16"),
+            ("1e15", "1000000000000000.0"),
+            ("0.0001", "0.0001"),
+            ("0.00001", "1e-05"),
+            ("1.5e-7", "1.5e-07"),
+            ("1e400", "Infinity"),
+            ("-1e400", "-Infinity"),
+            ("123.456", "123.456"),
+            ("5e-324", "5e-324"),
+            ("1.7976931348623157e308", "1.7976931348623157e+308"),
+        ] {
+            assert_eq!(py(i), o, "{i}");
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration tests of the audit trail (issue #3): one binary, modules in `tests/audit/`.
+
+mod audit {
+    mod chain;
+}
