@@ -61,8 +61,11 @@ impl BundleFile {
     /// is then untouched).
     pub fn store(&self, bundle: &ConsentBundle, key: &BundleKey) -> Result<(), BundleError> {
         let bytes = codec::seal(bundle, key)?;
-        atomic::write_atomic(&self.path, &bytes, PRIVATE_MODE)
-            .map_err(|e| BundleError::io(&self.path, e))
+        // Not `BundleError::io`: a missing directory is an I/O error here, not "no bundle".
+        atomic::write_atomic(&self.path, &bytes, PRIVATE_MODE).map_err(|source| BundleError::Io {
+            path: self.path.clone(),
+            source,
+        })
     }
 
     /// Reads and decrypts the bundle, whichever client wrote it.
