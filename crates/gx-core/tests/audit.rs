@@ -2,4 +2,5 @@
 
 mod audit {
     mod chain;
+    mod differential;
 }

@@ -109,3 +109,49 @@ fn every_single_byte_flip_of_the_ts_chain_is_detected() {
     }
     assert_eq!(flips, TS_CHAIN.len() * 3);
 }
+
+const PY_CHAIN: &[u8] = include_bytes!("../../../../fixtures/peer/py_chain100.jsonl");
+
+#[test]
+fn python_chain_verifies_as_legacy_and_not_as_wire_format() {
+    use gx_core::audit::legacy::{LegacyPyChainVerifier, LegacyPyEntry};
+    let key = key();
+    let mut v = LegacyPyChainVerifier::new(ChainAnchor::Genesis, &key);
+    for line in lines(PY_CHAIN) {
+        v.push_line(line).unwrap();
+    }
+    assert_eq!(v.finish().unwrap().entries, 100);
+    // The hosted service's format refuses it outright.
+    let first = lines(PY_CHAIN).next().unwrap();
+    assert!(SignedAuditEntry::parse_line(first).is_err());
+    assert!(LegacyPyEntry::parse_line(lines(TS_CHAIN).next().unwrap()).is_err());
+}
+
+#[test]
+fn python_chain_byte_flips_are_detected() {
+    use gx_core::audit::legacy::LegacyPyChainVerifier;
+    let key = key();
+    let mut log = PY_CHAIN.to_vec();
+    // Flip every byte of the first five lines, plus one byte in 13 of the rest.
+    let limit = PY_CHAIN
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == b'\n')
+        .nth(4)
+        .unwrap()
+        .0;
+    for i in (0..log.len()).filter(|&i| i <= limit || i % 13 == 0) {
+        log[i] ^= 0x01;
+        let mut v = LegacyPyChainVerifier::new(ChainAnchor::Genesis, &key);
+        let pieces: Vec<&[u8]> = log
+            .split(|&c| c == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        let broke = pieces.iter().any(|l| v.push_line(l).is_err());
+        assert!(
+            broke || pieces.len() != 100,
+            "flip at byte {i} went unnoticed"
+        );
+        log[i] ^= 0x01;
+    }
+}
