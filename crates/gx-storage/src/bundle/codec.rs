@@ -7,8 +7,10 @@
 //! gx file except its version byte reads as `BUNDLE_TAMPERED`.
 //!
 //! Memory: the caller's buffer holds the file; decryption happens in place, so the
-//! plaintext never exists outside that buffer (which the caller zeroizes) except in the
-//! parsed [`ConsentBundle`].
+//! decrypted JSON exists only in that buffer (which the caller zeroizes) and in the
+//! parsed [`ConsentBundle`]. One gap remains: serde_json unescapes strings that contain
+//! escapes (the PEM's `\n`) in a scratch buffer of its own, which is freed without being
+//! wiped.
 
 use base64ct::Encoding;
 use zeroize::Zeroizing;

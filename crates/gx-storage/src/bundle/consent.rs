@@ -181,22 +181,25 @@ impl ConsentBundle {
     /// never reallocates (a reallocation would leave a copy of the secret behind).
     pub(crate) fn json_size_hint(&self) -> usize {
         let key = &self.offline_audit_key;
-        let strings = self.bundle_id.len()
-            + self.grant_token.len()
-            + self.sync_endpoint.len()
-            + key.public_key.len()
-            + key.private_key.0.len()
-            + key.algorithm.len();
-        // JSON escaping at most doubles plain text (PEM newlines become `\n`); the JWKS is
-        // estimated from its values; 1 KiB covers names, times and punctuation.
+        let strings: usize = [
+            &self.bundle_id,
+            &self.grant_token,
+            &self.sync_endpoint,
+            &key.public_key,
+            key.private_key.expose_pem(),
+            &key.algorithm,
+        ]
+        .into_iter()
+        .map(|s| escaped_len(s))
+        .sum();
         let jwks: usize = self
             .jwks_snapshot
             .keys
             .iter()
-            .flat_map(|k| k.iter())
-            .map(|(name, v)| name.len() + json_len_hint(v) + 8)
+            .map(|k| object_len_hint(k) + 1)
             .sum();
-        2 * strings + jwks + 1024
+        // 1 KiB covers the field names, the times, the numbers and the punctuation.
+        strings + jwks + 1024
     }
 
     /// The bundle's id (`bundleId`, `bundle_<ULID>`).
@@ -253,19 +256,35 @@ impl ConsentBundle {
     }
 }
 
-/// A rough length of a JSON value's text, for [`ConsentBundle::json_size_hint`].
+/// An upper bound of a JSON value's text length, for [`ConsentBundle::json_size_hint`].
 fn json_len_hint(v: &Value) -> usize {
     match v {
-        Value::String(s) => 2 * s.len() + 2,
+        Value::String(s) => escaped_len(s),
         Value::Array(a) => a.iter().map(|x| json_len_hint(x) + 1).sum::<usize>() + 2,
-        Value::Object(o) => {
-            o.iter()
-                .map(|(k, x)| 2 * k.len() + json_len_hint(x) + 4)
-                .sum::<usize>()
-                + 2
-        }
-        _ => 32,
+        Value::Object(o) => object_len_hint(o),
+        // Numbers, booleans, null: serde_json writes at most 24 characters for any of them.
+        _ => 24,
     }
+}
+
+fn object_len_hint(o: &Map<String, Value>) -> usize {
+    o.iter()
+        .map(|(k, x)| escaped_len(k) + json_len_hint(x) + 2)
+        .sum::<usize>()
+        + 2
+}
+
+/// The length of a string as serde_json writes it, quotes included: control characters
+/// take up to 6 bytes (`\u0001`), quote and backslash 2.
+fn escaped_len(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
 }
 
 /// An instant as the wire writes it: `toISOString` text.
@@ -317,5 +336,28 @@ impl<'de> Deserialize<'de> for ConsentBundle {
     /// Reads the wire JSON with the `data` fallback of [`ConsentBundle::from_value`].
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Self::from_value(Value::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_size_hint_covers_the_json_so_the_secret_buffer_never_reallocates() {
+        let json = include_bytes!("../../../../fixtures/peer/bundle.json");
+        let b = ConsentBundle::from_json(json).unwrap();
+        let out = b.to_json();
+        assert!(out.len() <= b.json_size_hint());
+        assert_eq!(out.capacity(), b.json_size_hint());
+        // Escape-heavy content (every character escaped) still fits.
+        let nasty = "\u{1}\"\\\n".repeat(3000);
+        let mut v: Value = serde_json::from_slice(json).unwrap();
+        v["offlineAuditKey"]["privateKey"] = nasty.into();
+        v["jwksSnapshot"]["keys"][0]["n"] = "\u{2}".repeat(3000).into();
+        let b = ConsentBundle::from_value(v).unwrap();
+        let out = b.to_json();
+        assert!(out.len() <= b.json_size_hint());
+        assert!(out.len() > 30_000, "the escapes were written");
     }
 }

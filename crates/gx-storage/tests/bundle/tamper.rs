@@ -158,3 +158,35 @@ fn the_magic_and_versions_of_the_formats_are_told_apart() {
         assert!(unseal(junk, &key).is_err());
     }
 }
+
+#[test]
+fn random_files_with_every_format_prefix_are_errors_not_panics() {
+    let key = raw_key();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let b64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+    for round in 0..4000 {
+        let len = (next() % 160) as usize;
+        let mut bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        // GTXB with version 1 would run scrypt (128 MiB) per attempt: use other versions.
+        let prefix: &[u8] = match round % 4 {
+            0 => &[0x89, b'G', b'X', b'B', 1],
+            1 => b"GTXB\x02",
+            2 => b"",
+            _ => {
+                bytes
+                    .iter_mut()
+                    .for_each(|c| *c = b64[usize::from(*c) % b64.len()]);
+                b""
+            }
+        };
+        let mut file = prefix.to_vec();
+        file.extend_from_slice(&bytes);
+        assert!(unseal(&file, &key).is_err(), "round {round} loaded");
+    }
+}
