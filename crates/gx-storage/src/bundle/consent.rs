@@ -190,7 +190,7 @@ impl ConsentBundle {
             &key.algorithm,
         ]
         .into_iter()
-        .map(|s| escaped_len(s))
+        .map(escaped_len)
         .sum();
         let jwks: usize = self
             .jwks_snapshot
