@@ -23,6 +23,15 @@ mod time;
 pub use time::{TimeError, UnixTime};
 
 // ---- token verification (issue #2): owned by the token/provider modules ----
+pub mod provider;
+mod token;
+pub use token::{
+    DECODE_BUF_LEN, GrantToken, JwksError, JwksSnapshot, Limit, MAX_AUDIENCES, MAX_KEYS,
+    MAX_KID_LEN, MAX_MODULUS_BITS, MAX_REQUIRED_SCOPES, MAX_SCOPES, MAX_TOKEN_LEN,
+    MIN_MODULUS_BITS, Malformed, MemoSlot, MissingScopePolicy, MissingScopes, OptionsError, Part,
+    SkipReason, SkippedKey, VerificationMemo, VerifiedGrant, Verifier, VerifierOptions,
+    VerifyError, enforce_scopes, has_scope,
+};
 
 // ---- audit trail (issue #3): owned by the audit module ----
 pub mod audit;

@@ -1,0 +1,305 @@
+//! Compact JWS: the checked three-segment view of a token, strict base64url, and the
+//! protected header (`alg`, `kid`, `crit`).
+//!
+//! [`GrantToken`] borrows the token text and copies nothing. The header is decoded into
+//! the caller's buffer, its strings unescaped there in place, and the resulting
+//! [`Header`] borrows that buffer.
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+
+use super::error::{Limit, Malformed, Part, VerifyError};
+use super::json::{self, JsonError, Value};
+
+/// The longest token accepted, in bytes of its compact text (16 KiB).
+pub const MAX_TOKEN_LEN: usize = 16 * 1024;
+
+/// A token text checked to be three dot-separated segments within the size limit.
+///
+/// This is the first of the two parsing steps: a view over untrusted bytes. Nothing in
+/// it is trusted until [`Verifier::verify`](crate::Verifier::verify) has checked the
+/// signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GrantToken<'t> {
+    text: &'t str,
+    dot1: usize,
+    dot2: usize,
+}
+
+impl<'t> GrantToken<'t> {
+    /// Splits `text` into its segments.
+    ///
+    /// # Errors
+    /// `TOKEN_TOO_LARGE` over [`MAX_TOKEN_LEN`]; `MALFORMED_TOKEN` unless there are exactly
+    /// three segments with non-empty header and claims.
+    pub fn parse(text: &'t str) -> Result<Self, VerifyError<'static>> {
+        if text.len() > MAX_TOKEN_LEN {
+            return Err(VerifyError::TooLarge(Limit::TokenBytes(text.len())));
+        }
+        let b = text.as_bytes();
+        let mut dots = b
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c == b'.')
+            .map(|(i, _)| i);
+        let (Some(dot1), Some(dot2), None) = (dots.next(), dots.next(), dots.next()) else {
+            return Err(VerifyError::Malformed(Malformed::Segments));
+        };
+        if dot1 == 0 {
+            return Err(VerifyError::Malformed(Malformed::EmptySegment(
+                Part::Header,
+            )));
+        }
+        if dot2 == dot1 + 1 {
+            return Err(VerifyError::Malformed(Malformed::EmptySegment(
+                Part::Claims,
+            )));
+        }
+        Ok(Self { text, dot1, dot2 })
+    }
+
+    /// The whole token text.
+    pub fn as_str(&self) -> &'t str {
+        self.text
+    }
+
+    /// The bytes the signature covers: `header.claims` in their base64url form.
+    pub fn signing_input(&self) -> &'t [u8] {
+        self.text.as_bytes().get(..self.dot2).unwrap_or_default()
+    }
+
+    /// The base64url header segment.
+    pub fn header_b64(&self) -> &'t [u8] {
+        self.text.as_bytes().get(..self.dot1).unwrap_or_default()
+    }
+
+    /// The base64url claims segment.
+    pub fn claims_b64(&self) -> &'t [u8] {
+        self.text
+            .as_bytes()
+            .get(self.dot1 + 1..self.dot2)
+            .unwrap_or_default()
+    }
+
+    /// The base64url signature segment (possibly empty).
+    pub fn signature_b64(&self) -> &'t [u8] {
+        self.text
+            .as_bytes()
+            .get(self.dot2 + 1..)
+            .unwrap_or_default()
+    }
+}
+
+/// How many bytes `n` base64url characters decode to (at most).
+pub(crate) const fn decoded_len(n: usize) -> usize {
+    n / 4 * 3 + (n % 4) * 3 / 4
+}
+
+/// Decodes a base64url segment strictly (no padding, canonical last character) into
+/// `out`, returning the decoded length.
+pub(crate) fn decode_segment(
+    src: &[u8],
+    out: &mut [u8],
+    part: Part,
+) -> Result<usize, VerifyError<'static>> {
+    let capacity = out.len();
+    match Base64UrlUnpadded::decode(src, out) {
+        Ok(d) => Ok(d.len()),
+        // Tell padding apart from other bad characters; only on the error path.
+        Err(_) if src.contains(&b'=') => Err(VerifyError::Malformed(Malformed::Padding(part))),
+        Err(_) if decoded_len(src.len()) > capacity => Err(VerifyError::TooLarge(Limit::Buffer {
+            needed: decoded_len(src.len()),
+        })),
+        Err(_) => Err(VerifyError::Malformed(Malformed::Base64(part))),
+    }
+}
+
+/// Maps a JSON problem in `part` to a verification error; a duplicated member is named.
+pub(crate) fn json_error(b: &[u8], e: JsonError, part: Part) -> VerifyError<'_> {
+    match e {
+        JsonError::Syntax(at) => VerifyError::Malformed(Malformed::Json(part, at)),
+        JsonError::NotAnObject => VerifyError::Malformed(Malformed::NotAnObject(part)),
+        JsonError::TooDeep => VerifyError::Malformed(Malformed::TooDeep(part)),
+        JsonError::TooManyMembers => VerifyError::Malformed(Malformed::TooManyMembers(part)),
+        JsonError::Duplicate(span) => VerifyError::DuplicateMember {
+            part,
+            name: b
+                .get(span.start..span.end)
+                .and_then(|n| core::str::from_utf8(n).ok())
+                .unwrap_or(""),
+        },
+    }
+}
+
+/// The protected header, after the checks of RFC 7515 and gx's RS256-only policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Header<'a> {
+    /// The key id, if any.
+    pub(crate) kid: Option<&'a str>,
+}
+
+/// Parses the decoded header in `buf` (unescaping `alg` and `kid` in place) and applies
+/// the algorithm policy: `RS256` only; `none` in any case and `HS*` blocked; `crit`
+/// refused.
+pub(crate) fn parse_header(buf: &mut [u8]) -> Result<Header<'_>, VerifyError<'_>> {
+    let members = match json::parse_object(buf) {
+        Ok(m) => m,
+        Err(e) => return Err(json_error(buf, e, Part::Header)),
+    };
+    let mut alg = None;
+    let mut kid = None;
+    let mut crit = false;
+    for m in &members {
+        if json::str_eq(buf, m.key, m.key_escaped, "alg") {
+            alg = Some(m.value);
+        } else if json::str_eq(buf, m.key, m.key_escaped, "kid") {
+            kid = Some(m.value);
+        } else if json::str_eq(buf, m.key, m.key_escaped, "crit") {
+            crit = true;
+        }
+    }
+    let Some(Value::Str { span: alg, escaped }) = alg else {
+        return Err(VerifyError::Malformed(Malformed::MissingAlg));
+    };
+    let alg = if escaped {
+        json::unescape_in_place(buf, alg)
+    } else {
+        alg
+    };
+    let kid = match kid {
+        None => None,
+        Some(Value::Str {
+            span,
+            escaped: true,
+        }) => Some(json::unescape_in_place(buf, span)),
+        Some(Value::Str {
+            span,
+            escaped: false,
+        }) => Some(span),
+        Some(_) => return Err(VerifyError::Malformed(Malformed::KidNotString)),
+    };
+    let buf: &[u8] = buf;
+    let text = |s: json::Span| {
+        buf.get(s.start..s.end)
+            .and_then(|t| core::str::from_utf8(t).ok())
+    };
+    let alg = text(alg).ok_or(VerifyError::Malformed(Malformed::MissingAlg))?;
+    if alg != "RS256" {
+        let blocked = alg.eq_ignore_ascii_case("none")
+            || alg.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("HS"));
+        return Err(if blocked {
+            VerifyError::BlockedAlgorithm { alg }
+        } else {
+            VerifyError::UnsupportedAlgorithm { alg }
+        });
+    }
+    if crit {
+        return Err(VerifyError::Malformed(Malformed::CriticalHeader));
+    }
+    let kid = match kid {
+        Some(k) => Some(text(k).ok_or(VerifyError::Malformed(Malformed::KidNotString))?),
+        None => None,
+    };
+    Ok(Header { kid })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_three_segments_only() {
+        let t = GrantToken::parse("aa.bb.cc").unwrap();
+        assert_eq!(t.header_b64(), b"aa");
+        assert_eq!(t.claims_b64(), b"bb");
+        assert_eq!(t.signature_b64(), b"cc");
+        assert_eq!(t.signing_input(), b"aa.bb");
+        assert!(GrantToken::parse("aa.bb.").is_ok());
+        for bad in [
+            "aa.bb",
+            "aa.bb.cc.",
+            "aa.bb.cc.dd",
+            ".bb.cc",
+            "aa..cc",
+            "",
+            "...",
+        ] {
+            assert_eq!(
+                GrantToken::parse(bad).unwrap_err().code(),
+                "MALFORMED_TOKEN",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn base64url_is_strict() {
+        let mut out = [0u8; 16];
+        assert_eq!(decode_segment(b"YWJj", &mut out, Part::Header), Ok(3));
+        assert_eq!(decode_segment(b"YWI", &mut out, Part::Header), Ok(2));
+        for (bad, what) in [
+            (&b"YWI="[..], Malformed::Padding(Part::Header)),
+            (b"YW+j", Malformed::Base64(Part::Header)),
+            (b"YW/j", Malformed::Base64(Part::Header)),
+            (b"YWJ", Malformed::Base64(Part::Header)), // non-canonical last character
+            (b"Y", Malformed::Base64(Part::Header)),
+            (b"YW J", Malformed::Base64(Part::Header)),
+        ] {
+            assert_eq!(
+                decode_segment(bad, &mut out, Part::Header),
+                Err(VerifyError::Malformed(what))
+            );
+        }
+    }
+
+    fn header(json: &str) -> Result<Option<std::string::String>, &'static str> {
+        let mut b = std::vec::Vec::from(json.as_bytes());
+        parse_header(&mut b)
+            .map(|h| h.kid.map(std::string::ToString::to_string))
+            .map_err(|e| e.code())
+    }
+
+    #[test]
+    fn applies_the_algorithm_policy() {
+        assert_eq!(
+            header(r#"{"alg":"RS256","kid":"k1"}"#),
+            Ok(Some("k1".into()))
+        );
+        assert_eq!(
+            header(r#"{"alg":"RS\u0032\u0035\u0036","kid":"k\u0031"}"#),
+            Ok(Some("k1".into()))
+        );
+        for none in ["none", "None", "NONE", "nOnE"] {
+            assert_eq!(
+                header(&std::format!(r#"{{"alg":"{none}"}}"#)),
+                Err("BLOCKED_ALGORITHM")
+            );
+        }
+        for hs in ["HS256", "hs384", "HS512"] {
+            assert_eq!(
+                header(&std::format!(r#"{{"alg":"{hs}"}}"#)),
+                Err("BLOCKED_ALGORITHM")
+            );
+        }
+        for other in ["RS384", "PS256", "ES256", "EdDSA", "rs256", ""] {
+            assert_eq!(
+                header(&std::format!(r#"{{"alg":"{other}"}}"#)),
+                Err("UNSUPPORTED_ALGORITHM")
+            );
+        }
+        assert_eq!(header(r#"{"kid":"k"}"#), Err("MALFORMED_TOKEN"));
+        assert_eq!(header(r#"{"alg":256}"#), Err("MALFORMED_TOKEN"));
+        assert_eq!(header(r#"{"alg":"RS256","kid":7}"#), Err("MALFORMED_TOKEN"));
+        assert_eq!(
+            header(r#"{"alg":"RS256","crit":["exp"]}"#),
+            Err("MALFORMED_TOKEN")
+        );
+        assert_eq!(
+            header(r#"{"alg":"RS256","alg":"RS256"}"#),
+            Err("MALFORMED_TOKEN")
+        );
+        assert_eq!(
+            header(r#"{"alg":"none","alg":"RS256"}"#),
+            Err("MALFORMED_TOKEN")
+        );
+    }
+}

@@ -1,0 +1,294 @@
+//! The verifier: options, and `verify(token, now)` in the order `docs/verification.md`
+//! describes.
+//!
+//! Memory: the caller passes a decode buffer; the decoded header and claims go there
+//! (3/4 of the token's size at most, so [`DECODE_BUF_LEN`] always suffices) and the
+//! [`VerifiedGrant`] borrows it. The signature is decoded on the stack (at most 1 KiB).
+//! Nothing is allocated except inside the RSA arithmetic of the `rsa` crate.
+
+use core::fmt;
+
+use sha2::{Digest, Sha256};
+
+use super::claims::{VerifiedGrant, check_claims};
+use super::error::{Limit, Malformed, Part, VerifyError};
+use super::jwks::{JwksSnapshot, MAX_MODULUS_BYTES};
+use super::jws::{GrantToken, MAX_TOKEN_LEN, decode_segment, decoded_len, parse_header};
+use super::memo::VerificationMemo;
+use super::scope::MAX_REQUIRED_SCOPES;
+use crate::UnixTime;
+use crate::provider::CryptoProvider;
+
+/// A decode buffer of this many bytes holds the header and claims of any token up to
+/// [`MAX_TOKEN_LEN`].
+pub const DECODE_BUF_LEN: usize = MAX_TOKEN_LEN / 4 * 3;
+
+/// What to do when a grant lacks a required scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MissingScopePolicy {
+    /// Fail with `SCOPE_VIOLATION` (the default).
+    #[default]
+    Reject,
+    /// Accept, and report the missing scopes in
+    /// [`VerifiedGrant::missing_scopes`]. This is the published clients' "log" mode; a
+    /// no_std core cannot log, so the caller must.
+    Report,
+}
+
+/// How a [`Verifier`] judges tokens. Build with [`VerifierOptions::new`] and the
+/// `with_*` methods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerifierOptions<'a> {
+    pub(crate) clock_skew_secs: u64,
+    pub(crate) required_scopes: &'a [&'a str],
+    pub(crate) on_missing_scope: MissingScopePolicy,
+    pub(crate) max_delegation_depth: Option<u32>,
+    pub(crate) issuer: Option<&'a str>,
+    pub(crate) audience: Option<&'a str>,
+    pub(crate) enforce_snapshot_expiry: bool,
+}
+
+impl Default for VerifierOptions<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> VerifierOptions<'a> {
+    /// Defaults: 30 s clock skew, no required scopes, no depth limit, any issuer and
+    /// audience, the snapshot's `validUntil` enforced.
+    pub const fn new() -> Self {
+        Self {
+            clock_skew_secs: 30,
+            required_scopes: &[],
+            on_missing_scope: MissingScopePolicy::Reject,
+            max_delegation_depth: None,
+            issuer: None,
+            audience: None,
+            enforce_snapshot_expiry: true,
+        }
+    }
+
+    /// Tolerates this much clock difference on `exp`, `nbf`, `iat` and `validUntil`.
+    pub const fn with_clock_skew_secs(mut self, secs: u64) -> Self {
+        self.clock_skew_secs = secs;
+        self
+    }
+
+    /// Every verified grant must hold these scopes (at most [`MAX_REQUIRED_SCOPES`]).
+    pub const fn with_required_scopes(mut self, scopes: &'a [&'a str]) -> Self {
+        self.required_scopes = scopes;
+        self
+    }
+
+    /// What to do when a required scope is missing.
+    pub const fn with_missing_scope_policy(mut self, policy: MissingScopePolicy) -> Self {
+        self.on_missing_scope = policy;
+        self
+    }
+
+    /// Refuses grants delegated more than `max` times.
+    pub const fn with_max_delegation_depth(mut self, max: u32) -> Self {
+        self.max_delegation_depth = Some(max);
+        self
+    }
+
+    /// Requires `iss` to equal `issuer`.
+    pub const fn with_issuer(mut self, issuer: &'a str) -> Self {
+        self.issuer = Some(issuer);
+        self
+    }
+
+    /// Requires `aud` to be or contain `audience`.
+    pub const fn with_audience(mut self, audience: &'a str) -> Self {
+        self.audience = Some(audience);
+        self
+    }
+
+    /// Accepts tokens after the snapshot's `validUntil`.
+    ///
+    /// **Danger:** a snapshot past `validUntil` may hold keys the issuer has since
+    /// rotated out. Only for tools that inspect old bundles.
+    pub const fn dangerous_ignore_snapshot_expiry(mut self) -> Self {
+        self.enforce_snapshot_expiry = false;
+        self
+    }
+}
+
+/// Options a [`Verifier`] cannot work with: a caller mistake, never caused by a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OptionsError {
+    /// More than [`MAX_REQUIRED_SCOPES`] required scopes.
+    TooManyRequiredScopes(usize),
+}
+
+impl fmt::Display for OptionsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooManyRequiredScopes(n) => {
+                write!(
+                    f,
+                    "{n} required scopes, at most {MAX_REQUIRED_SCOPES} supported"
+                )
+            }
+        }
+    }
+}
+
+impl core::error::Error for OptionsError {}
+
+/// Verifies grant tokens offline against one [`JwksSnapshot`].
+///
+/// Call [`verify`](Self::verify) (or [`verify_memoized`](Self::verify_memoized)) once per
+/// token and action, with the current time.
+pub struct Verifier<'a, P: CryptoProvider> {
+    snapshot: &'a JwksSnapshot<P>,
+    options: VerifierOptions<'a>,
+}
+
+impl<P: CryptoProvider> fmt::Debug for Verifier<'_, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, P: CryptoProvider> Verifier<'a, P> {
+    /// A verifier of tokens signed by the keys of `snapshot`.
+    ///
+    /// # Errors
+    /// [`OptionsError`] when the options cannot be honoured.
+    pub fn new(
+        snapshot: &'a JwksSnapshot<P>,
+        options: VerifierOptions<'a>,
+    ) -> Result<Self, OptionsError> {
+        if options.required_scopes.len() > MAX_REQUIRED_SCOPES {
+            return Err(OptionsError::TooManyRequiredScopes(
+                options.required_scopes.len(),
+            ));
+        }
+        Ok(Self { snapshot, options })
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &VerifierOptions<'a> {
+        &self.options
+    }
+
+    /// Verifies `token` at `now`, decoding its header and claims into `buf` (see
+    /// [`DECODE_BUF_LEN`]).
+    ///
+    /// # Errors
+    /// The first check that fails, as a [`VerifyError`]; see `docs/verification.md`.
+    pub fn verify<'b>(
+        &'b self,
+        token: &str,
+        now: UnixTime,
+        buf: &'b mut [u8],
+    ) -> Result<VerifiedGrant<'b>, VerifyError<'b>> {
+        self.run(token, now, buf, None)
+    }
+
+    /// Like [`verify`](Self::verify), but skips the RSA operation for a token `memo`
+    /// saw verify against this key set before. Time, claims, scopes and depth are still
+    /// checked on every call.
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify).
+    pub fn verify_memoized<'b>(
+        &'b self,
+        token: &str,
+        now: UnixTime,
+        buf: &'b mut [u8],
+        memo: &mut VerificationMemo<'_>,
+    ) -> Result<VerifiedGrant<'b>, VerifyError<'b>> {
+        self.run(token, now, buf, Some(memo))
+    }
+
+    fn run<'b>(
+        &'b self,
+        token: &str,
+        now: UnixTime,
+        buf: &'b mut [u8],
+        memo: Option<&mut VerificationMemo<'_>>,
+    ) -> Result<VerifiedGrant<'b>, VerifyError<'b>> {
+        // 1. Size and shape.
+        let tok = GrantToken::parse(token)?;
+        let hlen = decoded_len(tok.header_b64().len());
+        let needed = hlen + decoded_len(tok.claims_b64().len());
+        if needed > buf.len() {
+            return Err(VerifyError::TooLarge(Limit::Buffer { needed }));
+        }
+        let (hbuf, pbuf) = buf.split_at_mut(hlen);
+
+        // 2. Header: alg policy, crit, kid type.
+        let n = decode_segment(tok.header_b64(), hbuf, Part::Header)?;
+        let header = parse_header(hbuf.get_mut(..n).unwrap_or_default())?;
+
+        // The claims segment must be strict base64url too; decoding is not trusting, the
+        // JSON is read only after the signature check.
+        let claims_len = decode_segment(tok.claims_b64(), pbuf, Part::Claims)?;
+
+        // 3. The snapshot must still be valid.
+        if self.options.enforce_snapshot_expiry
+            && let Some(valid_until) = self.snapshot.valid_until()
+            && now.saturating_sub_secs(self.options.clock_skew_secs) > valid_until
+        {
+            return Err(VerifyError::SnapshotExpired { valid_until });
+        }
+
+        // 4. Key selection by kid.
+        let key = self.snapshot.select(header.kid)?;
+
+        // 5. Signature, before any claim is read.
+        let digest = memo
+            .as_ref()
+            .map(|_| <[u8; 32]>::from(Sha256::digest(token.as_bytes())));
+        let known = match (&memo, &digest) {
+            (Some(m), Some(d)) => m.contains(d, self.snapshot.fingerprint()),
+            _ => false,
+        };
+        if !known {
+            let sig_b64 = tok.signature_b64();
+            // Encoding problems are structural (MALFORMED_TOKEN); a well-encoded signature
+            // of the wrong length is simply a bad signature.
+            if let Some(c) = sig_b64.iter().find(|c| !is_base64url(**c)) {
+                let part = Part::Signature;
+                let m = if *c == b'=' {
+                    Malformed::Padding(part)
+                } else {
+                    Malformed::Base64(part)
+                };
+                return Err(VerifyError::Malformed(m));
+            }
+            if decoded_len(sig_b64.len()) != key.modulus_len() {
+                return Err(VerifyError::BadSignature);
+            }
+            let mut sig = [0u8; MAX_MODULUS_BYTES];
+            let sig_len = decode_segment(sig_b64, &mut sig, Part::Signature)?;
+            let sig = sig.get(..sig_len).unwrap_or_default();
+            self.snapshot
+                .provider()
+                .verify_rs256(key.public_key(), tok.signing_input(), sig)
+                .map_err(|_| VerifyError::BadSignature)?;
+            if let (Some(m), Some(d)) = (memo, digest) {
+                m.insert(d, *self.snapshot.fingerprint());
+            }
+        }
+
+        // 6. Claims.
+        check_claims(
+            pbuf.get_mut(..claims_len).unwrap_or_default(),
+            &self.options,
+            header.kid,
+            now,
+        )
+    }
+}
+
+const fn is_base64url(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
+}
