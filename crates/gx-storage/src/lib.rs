@@ -20,3 +20,15 @@ pub use bundle::{
 };
 
 // ---- audit log, cursor, time floor (issue #3) ----
+mod cursor;
+mod log;
+mod time_floor;
+pub use cursor::SyncCursor;
+pub use gx_core::audit::{
+    AuditSigningKey, AuditVerifyingKey, BreakCode, ChainBreak, EntryHash, PrevHash,
+};
+pub use log::{
+    AuditLog, AuditLogConfig, EntryFields, FsyncPolicy, LogEntries, LogError, LogFormat,
+    LogRecord, VerifyReport, verify_log, verify_log_as,
+};
+pub use time_floor::{TimeFloor, TimeFloorError};

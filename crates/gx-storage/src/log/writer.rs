@@ -1,0 +1,496 @@
+//! [`AuditLog`]: the one writer of a log: appends, group commit, rotation, the sync cursor.
+//!
+//! All state sits behind one mutex. An append builds, hashes and signs its lines under
+//! the lock (the chain is sequential by nature), then:
+//! - `EveryEntry` / `None`: writes them (and fsyncs) under the lock;
+//! - `GroupCommit`: queues them, and waits on a condvar until a flush covers them. If no
+//!   flush is running, the appender becomes the leader: it takes the whole queue, drops
+//!   the lock, writes and fsyncs it, and wakes everyone. Appenders that arrive during the
+//!   flush pile up in the queue and share the next one.
+//!
+//! A failed write is rolled back (the file truncated to its last committed byte, the
+//! chain head reset) so that the next append continues from the last durable entry. Seqs
+//! of failed appends are reused; they were never acknowledged.
+
+use std::collections::VecDeque;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+use gx_core::UnixTime;
+use gx_core::audit::{AuditSigningKey, PrevHash};
+
+use super::codec::{self, ChainHead};
+use super::lock::LockFile;
+use super::reader::LogEntries;
+use super::recover::{self, Segment};
+use super::segment::{self, LogPaths};
+use super::{AuditLogConfig, EntryFields, FsyncPolicy, LogError, LogRecord};
+use crate::SyncCursor;
+
+/// A durable, crash-safe, hash-chained audit log with exactly one writer.
+///
+/// Open it with [`AuditLog::open`], append with [`AuditLog::append_fields`] (or
+/// `append` with a verified grant) and [`AuditLog::append_batch`], stream entries to sync
+/// with [`AuditLog::entries_after`], and record what the server confirmed with
+/// [`AuditLog::mark_synced`]. `AuditLog` is `Sync`: share it between threads (in an
+/// `Arc`) to let concurrent appends share flushes under [`FsyncPolicy::GroupCommit`].
+///
+/// See `docs/audit-log.md` for the file layout and the crash guarantees.
+pub struct AuditLog {
+    paths: LogPaths,
+    config: AuditLogConfig,
+    state: Mutex<State>,
+    flushed: Condvar,
+    torn_bytes: u64,
+    // Declared last so it is dropped last: the lock outlives every file operation.
+    _lock: LockFile,
+}
+
+struct State {
+    /// The active segment, opened for appending (shared with a group-commit leader).
+    active: Arc<File>,
+    /// Bytes written to the active segment.
+    active_len: u64,
+    /// Seq of the first entry written to the active segment.
+    active_first: Option<u64>,
+    /// Rotated segments, oldest first.
+    segments: VecDeque<Segment>,
+    /// The chain after the last entry built (queued or written).
+    head: ChainHead,
+    /// The chain after the last entry whose append may return (written, and flushed
+    /// unless the policy is `None`).
+    committed: ChainHead,
+    /// Group commit: lines built but not yet written.
+    pending: Vec<u8>,
+    /// Seq of the first queued line.
+    pending_first: u64,
+    /// A group-commit leader is writing and flushing.
+    flushing: bool,
+    /// Failed writes so far; `failures[e]` is `committed.seq` when failure `e` rolled back.
+    failures: Vec<u64>,
+    /// Last seq confirmed by the server.
+    cursor: u64,
+    key: AuditSigningKey,
+    poisoned: bool,
+}
+
+impl AuditLog {
+    /// Opens the log at `path` (creating it if needed), takes its lock, repairs a torn
+    /// last line and finds the chain head to continue from. Entries are signed with `key`.
+    ///
+    /// # Errors
+    /// [`LogError::Locked`] when another writer holds the log; [`LogError::CorruptLine`]
+    /// when a complete line is damaged; [`LogError::HeadLost`] when the entries holding
+    /// the chain head are gone; [`LogError::Io`] and [`LogError::CorruptCursor`].
+    pub fn open(
+        path: impl AsRef<Path>,
+        key: AuditSigningKey,
+        config: AuditLogConfig,
+    ) -> Result<Self, LogError> {
+        let paths = LogPaths::new(path.as_ref());
+        let lock = LockFile::acquire(&paths.lock())?;
+        let rec = recover::recover(&paths)?;
+        let mut state = State {
+            active: Arc::new(rec.active),
+            active_len: rec.active_len,
+            active_first: rec.active_first,
+            segments: rec.segments,
+            head: rec.head,
+            committed: rec.head,
+            pending: Vec::new(),
+            pending_first: 0,
+            flushing: false,
+            failures: Vec::new(),
+            cursor: rec.cursor,
+            key,
+            poisoned: false,
+        };
+        prune(&paths, config.fsync, &mut state)?;
+        Ok(Self {
+            paths,
+            config,
+            state: Mutex::new(state),
+            flushed: Condvar::new(),
+            torn_bytes: rec.torn_bytes,
+            _lock: lock,
+        })
+    }
+
+    /// Appends one entry and returns it once it is as durable as the policy promises.
+    ///
+    /// # Errors
+    /// [`LogError::InvalidEntry`] (nothing written), [`LogError::LogFull`] (nothing
+    /// written), [`LogError::Io`] / [`LogError::GroupCommitFailed`] (the entry was rolled
+    /// back; the log stays usable), [`LogError::Poisoned`].
+    pub fn append_fields(&self, fields: &EntryFields<'_>) -> Result<LogRecord, LogError> {
+        let mut records = self.append_batch(core::slice::from_ref(fields))?;
+        records.pop().ok_or(LogError::Poisoned)
+    }
+
+    /// Appends several entries with one write and one flush; all or none are written.
+    ///
+    /// # Errors
+    /// As [`AuditLog::append_fields`].
+    pub fn append_batch(&self, entries: &[EntryFields<'_>]) -> Result<Vec<LogRecord>, LogError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut st = self.lock_state();
+        if st.poisoned {
+            return Err(LogError::Poisoned);
+        }
+        let first_seq = st.head.seq.saturating_add(1);
+        let mut buf = Vec::with_capacity(entries.len() * 512);
+        let mut records = Vec::with_capacity(entries.len());
+        let mut head = st.head;
+        let now = UnixTime::now();
+        for fields in entries {
+            let start = buf.len();
+            head = codec::encode_entry(&head, now.max(head.timestamp), fields, &st.key, &mut buf)
+                .map_err(|code| LogError::InvalidEntry { code })?;
+            let line = buf
+                .get(start..buf.len().saturating_sub(1))
+                .and_then(|l| core::str::from_utf8(l).ok())
+                .ok_or(LogError::InvalidEntry {
+                    code: "INVALID_ENTRY",
+                })?;
+            let PrevHash::Entry(hash) = head.hash else {
+                return Err(LogError::InvalidEntry {
+                    code: "INVALID_ENTRY",
+                });
+            };
+            records.push(LogRecord {
+                seq: head.seq,
+                hash,
+                line: line.to_owned(),
+            });
+        }
+        self.check_cap(&st, buf.len() as u64)?;
+        st.head = head;
+        match self.config.fsync {
+            FsyncPolicy::GroupCommit => self.group_commit(st, &buf, first_seq, head.seq)?,
+            policy => self.write_direct(&mut st, &buf, first_seq, policy)?,
+        }
+        Ok(records)
+    }
+
+    /// Replaces the key that signs new entries, e.g. after a bundle refresh brought a new
+    /// audit key pair. The chain continues: the next entry links to the last one as
+    /// always. Sync every entry signed with the old key before refreshing (the service
+    /// checks signatures with the current key only).
+    pub fn set_signing_key(&self, key: AuditSigningKey) {
+        self.lock_state().key = key;
+    }
+
+    /// Forces everything written so far to stable storage. Only useful with
+    /// [`FsyncPolicy::None`]; the other policies flush before an append returns.
+    ///
+    /// # Errors
+    /// [`LogError::Io`].
+    pub fn sync(&self) -> Result<(), LogError> {
+        let file = Arc::clone(&self.lock_state().active);
+        file.sync_data()
+            .map_err(|e| LogError::io("fsync", self.paths.base(), e))
+    }
+
+    /// Records that the server confirmed every entry up to `seq`, durably and atomically,
+    /// then deletes segments whose entries are all confirmed. A `seq` at or below the
+    /// current cursor changes nothing.
+    ///
+    /// # Errors
+    /// [`LogError::CursorAhead`] when `seq` is past the last entry; [`LogError::Io`].
+    pub fn mark_synced(&self, seq: u64) -> Result<(), LogError> {
+        let mut st = self.lock_state();
+        if seq > st.committed.seq {
+            return Err(LogError::CursorAhead {
+                requested: seq,
+                last: st.committed.seq,
+            });
+        }
+        if seq <= st.cursor {
+            return Ok(());
+        }
+        SyncCursor::at(self.paths.cursor()).store(seq)?;
+        st.cursor = seq;
+        prune(&self.paths, self.config.fsync, &mut st)
+    }
+
+    /// Streams the entries after `seq` (up to the last one committed when called), one
+    /// line at a time, across segments. Pass [`AuditLog::synced_seq`] to get what still
+    /// needs syncing.
+    pub fn entries_after(&self, seq: u64) -> LogEntries {
+        let upto = self.lock_state().committed.seq;
+        LogEntries::new(self.paths.clone(), seq, upto)
+    }
+
+    /// The seq of the last committed entry (0 for an empty chain).
+    pub fn last_seq(&self) -> u64 {
+        self.lock_state().committed.seq
+    }
+
+    /// The hash the next entry will link to ([`PrevHash::Genesis`] for an empty chain).
+    pub fn last_hash(&self) -> PrevHash {
+        self.lock_state().committed.hash
+    }
+
+    /// The timestamp of the last committed entry (the epoch for an empty chain). Entry
+    /// timestamps never go backwards, so this is a floor for the device's clock.
+    pub fn last_timestamp(&self) -> UnixTime {
+        self.lock_state().committed.timestamp
+    }
+
+    /// The last seq the server confirmed.
+    pub fn synced_seq(&self) -> u64 {
+        self.lock_state().cursor
+    }
+
+    /// How many committed entries the server has not confirmed yet.
+    pub fn unsynced_entries(&self) -> u64 {
+        let st = self.lock_state();
+        st.committed.seq.saturating_sub(st.cursor)
+    }
+
+    /// Bytes of torn last line removed when the log was opened (0 after a clean close).
+    pub fn torn_bytes_repaired(&self) -> u64 {
+        self.torn_bytes
+    }
+
+    /// The active segment's path (the path the log was opened with).
+    pub fn path(&self) -> &Path {
+        self.paths.base()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &AuditLogConfig {
+        &self.config
+    }
+
+    fn lock_state(&self) -> MutexGuard<'_, State> {
+        // No code path panics while holding the lock; if one ever did, the state is
+        // still consistent at every await point of this module, so keep going.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn check_cap(&self, st: &State, add: u64) -> Result<(), LogError> {
+        let Some(limit) = self.config.max_unsynced_bytes else {
+            return Ok(());
+        };
+        let mut unsynced: u64 = st
+            .segments
+            .iter()
+            .filter(|s| s.last > st.cursor)
+            .map(|s| s.len)
+            .sum();
+        if st.head.seq > st.cursor {
+            unsynced = unsynced
+                .saturating_add(st.active_len)
+                .saturating_add(st.pending.len() as u64);
+        }
+        if unsynced.saturating_add(add) > limit {
+            return Err(LogError::LogFull {
+                unsynced_bytes: unsynced,
+                limit,
+            });
+        }
+        Ok(())
+    }
+
+    fn write_direct(
+        &self,
+        st: &mut State,
+        buf: &[u8],
+        first_seq: u64,
+        policy: FsyncPolicy,
+    ) -> Result<(), LogError> {
+        let start_len = st.active_len;
+        let file = Arc::clone(&st.active);
+        let res = (&*file).write_all(buf).and_then(|()| match policy {
+            FsyncPolicy::None => Ok(()),
+            _ => file.sync_data(),
+        });
+        match res {
+            Ok(()) => {
+                self.committed_write(st, buf.len() as u64, first_seq, st.head);
+                Ok(())
+            }
+            Err(e) => {
+                self.roll_back(st, start_len);
+                Err(LogError::io("append", self.paths.base(), e))
+            }
+        }
+    }
+
+    fn group_commit<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+        buf: &[u8],
+        first_seq: u64,
+        my_last: u64,
+    ) -> Result<(), LogError> {
+        if st.pending.is_empty() {
+            st.pending_first = first_seq;
+        }
+        st.pending.extend_from_slice(buf);
+        let my_epoch = st.failures.len();
+        let mut own_error = None;
+        loop {
+            if let Some(&floor) = st.failures.get(my_epoch) {
+                // A write failed after we queued: we survived only if it came after ours.
+                if my_last <= floor {
+                    return Ok(());
+                }
+                let kind = match own_error {
+                    Some(e) => return Err(e),
+                    None => std::io::ErrorKind::Other,
+                };
+                return Err(LogError::GroupCommitFailed { kind });
+            }
+            if st.committed.seq >= my_last {
+                return Ok(());
+            }
+            if !st.flushing && !st.pending.is_empty() {
+                let (guard, err) = self.lead(st);
+                st = guard;
+                if err.is_some() {
+                    own_error = err;
+                }
+                continue;
+            }
+            st = self
+                .flushed
+                .wait(st)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Writes and flushes the whole queue with the lock released, then wakes everyone.
+    fn lead<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+    ) -> (MutexGuard<'a, State>, Option<LogError>) {
+        let batch = core::mem::take(&mut st.pending);
+        let batch_head = st.head;
+        let batch_first = st.pending_first;
+        let start_len = st.active_len;
+        let file = Arc::clone(&st.active);
+        st.flushing = true;
+        drop(st);
+        let res = (&*file).write_all(&batch).and_then(|()| file.sync_data());
+        let mut st = self.lock_state();
+        st.flushing = false;
+        let err = match res {
+            Ok(()) => {
+                self.committed_write(&mut st, batch.len() as u64, batch_first, batch_head);
+                None
+            }
+            Err(e) => {
+                self.roll_back(&mut st, start_len);
+                Some(LogError::io("append", self.paths.base(), e))
+            }
+        };
+        if st.pending.is_empty() {
+            // Hand the allocation back for the next group.
+            let mut batch = batch;
+            batch.clear();
+            st.pending = batch;
+        }
+        self.flushed.notify_all();
+        (st, err)
+    }
+
+    fn committed_write(&self, st: &mut State, len: u64, first_seq: u64, head: ChainHead) {
+        st.active_len = st.active_len.saturating_add(len);
+        st.active_first.get_or_insert(first_seq);
+        st.committed = head;
+        if st.active_len >= self.config.segment_max_bytes {
+            // The entries are durable whatever happens here. A failed rotation leaves the
+            // active segment in place (or poisons the log if it cannot reopen it); the
+            // next commit tries again.
+            let _ = self.rotate(st);
+        }
+    }
+
+    /// Undoes a failed write: truncate to the last committed byte, drop queued lines,
+    /// reset the chain head, and tell waiters their group failed.
+    fn roll_back(&self, st: &mut State, len: u64) {
+        st.failures.push(st.committed.seq);
+        st.head = st.committed;
+        st.pending.clear();
+        if st
+            .active
+            .set_len(len)
+            .and_then(|()| st.active.sync_data())
+            .is_err()
+        {
+            st.poisoned = true;
+        }
+    }
+
+    /// Renames the active segment to `<log>.<first seq>` and starts a new one.
+    fn rotate(&self, st: &mut State) -> Result<(), LogError> {
+        let Some(first) = st.active_first else {
+            return Ok(());
+        };
+        let base = self.paths.base();
+        // Make the segment complete on disk before it gets its final name: only the
+        // active segment may ever end in a torn line.
+        st.active
+            .sync_all()
+            .map_err(|e| LogError::io("fsync", base, e))?;
+        let seg_path = self.paths.segment(first);
+        fs::rename(base, &seg_path).map_err(|e| LogError::io("rename", base, e))?;
+        let new = match recover::open_active(base) {
+            Ok(f) => f,
+            Err(e) => {
+                // Appends would go to the renamed file; reopening the log sorts it out.
+                st.poisoned = true;
+                return Err(e);
+            }
+        };
+        segment::sync_dir(&self.paths.dir())?;
+        st.segments.push_back(Segment {
+            last: st.committed.seq,
+            len: st.active_len,
+            path: seg_path,
+        });
+        st.active = Arc::new(new);
+        st.active_len = 0;
+        st.active_first = None;
+        prune(&self.paths, self.config.fsync, st)
+    }
+}
+
+impl core::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("path", &self.paths.base())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Deletes the oldest segments once every entry in them is confirmed, keeping the one
+/// that holds the chain head until a later entry is durable elsewhere.
+fn prune(paths: &LogPaths, policy: FsyncPolicy, st: &mut State) -> Result<(), LogError> {
+    let mut removed = false;
+    while let Some(seg) = st.segments.front() {
+        if seg.last > st.cursor || seg.last >= st.committed.seq {
+            break;
+        }
+        if !removed && policy == FsyncPolicy::None {
+            // Under `None` the later entries may not be on disk yet.
+            st.active
+                .sync_data()
+                .map_err(|e| LogError::io("fsync", paths.base(), e))?;
+        }
+        fs::remove_file(&seg.path).map_err(|e| LogError::io("remove", &seg.path, e))?;
+        st.segments.pop_front();
+        removed = true;
+    }
+    if removed {
+        segment::sync_dir(&paths.dir())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! The time floor: the latest trustworthy time this device has seen, kept on disk.
+//!
+//! A grant token carries an expiry, and an offline device can only compare it with its own
+//! clock. Setting that clock back would revive an expired grant. The floor closes that
+//! hole: every trustworthy time the device learns (a bundle's `checkpointAt`, the timestamp
+//! of the last audit entry it wrote) raises the floor, the floor never goes down, and a
+//! caller refuses to verify when the clock reads earlier than the floor
+//! ([`TimeFloor::check`]). See `docs/audit-log.md`.
+//!
+//! The file holds Unix milliseconds in decimal and is replaced atomically.
+
+use core::fmt;
+use core::time::Duration;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use gx_core::UnixTime;
+
+/// Why a time-floor operation failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TimeFloorError {
+    /// The floor file could not be read or written.
+    Io {
+        /// The floor file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// The floor file does not hold a decimal millisecond count.
+    Corrupt {
+        /// The floor file.
+        path: PathBuf,
+    },
+    /// The clock reads earlier than a time this device already saw: it has been set back
+    /// (or has lost its battery). Do not trust it for expiry checks.
+    ClockBehind {
+        /// What the clock says.
+        now: UnixTime,
+        /// The floor.
+        floor: UnixTime,
+    },
+}
+
+impl TimeFloorError {
+    /// A stable, machine-readable name for the cause.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Io { .. } => "IO_ERROR",
+            Self::Corrupt { .. } => "CORRUPT_TIME_FLOOR",
+            Self::ClockBehind { .. } => "CLOCK_BEHIND_FLOOR",
+        }
+    }
+}
+
+impl fmt::Display for TimeFloorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io { path, source } => write!(f, "time floor {}: {source}", path.display()),
+            Self::Corrupt { path } => {
+                write!(
+                    f,
+                    "time floor {} is not a millisecond count",
+                    path.display()
+                )
+            }
+            Self::ClockBehind { now, floor } => write!(
+                f,
+                "the clock ({} ms) is behind the time floor ({} ms): it was set back",
+                now.as_millis(),
+                floor.as_millis()
+            ),
+        }
+    }
+}
+
+impl core::error::Error for TimeFloorError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// A persisted, never-decreasing lower bound on the current time.
+#[derive(Clone, Debug)]
+pub struct TimeFloor {
+    path: PathBuf,
+    floor: UnixTime,
+}
+
+impl TimeFloor {
+    /// Loads the floor stored at `path`; the epoch when the file does not exist yet.
+    ///
+    /// # Errors
+    /// [`TimeFloorError::Io`] or [`TimeFloorError::Corrupt`].
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, TimeFloorError> {
+        let path = path.into();
+        let floor = match fs::read_to_string(&path) {
+            Ok(text) => {
+                let text = text.trim();
+                if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(TimeFloorError::Corrupt { path });
+                }
+                match text.parse::<u64>() {
+                    Ok(ms) => UnixTime::from_millis(ms),
+                    Err(_) => return Err(TimeFloorError::Corrupt { path }),
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => UnixTime::EPOCH,
+            Err(source) => return Err(TimeFloorError::Io { path, source }),
+        };
+        Ok(Self { path, floor })
+    }
+
+    /// The floor file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The latest trustworthy time seen so far.
+    pub fn floor(&self) -> UnixTime {
+        self.floor
+    }
+
+    /// Raises the floor to `trusted` if it is later, and stores it. Returns whether the
+    /// floor moved. Feed it only times that come from outside the device's clock or
+    /// were already checked against the floor (a bundle's `checkpointAt`, the last audit
+    /// entry's timestamp).
+    ///
+    /// # Errors
+    /// [`TimeFloorError::Io`] when the new floor cannot be stored; the floor is then
+    /// unchanged in memory and on disk.
+    pub fn observe(&mut self, trusted: UnixTime) -> Result<bool, TimeFloorError> {
+        if trusted <= self.floor {
+            return Ok(false);
+        }
+        crate::atomic::write_atomic(
+            &self.path,
+            trusted.as_millis().to_string().as_bytes(),
+            crate::atomic::PRIVATE_MODE,
+        )
+        .map_err(|source| TimeFloorError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.floor = trusted;
+        Ok(true)
+    }
+
+    /// Checks a clock reading against the floor, allowing it to lag by `slack` (clock
+    /// adjustments of a few seconds are normal). Returns the time to use: the later of
+    /// `now` and the floor.
+    ///
+    /// # Errors
+    /// [`TimeFloorError::ClockBehind`] when `now` is more than `slack` before the floor.
+    pub fn check(&self, now: UnixTime, slack: Duration) -> Result<UnixTime, TimeFloorError> {
+        let slack_ms = u64::try_from(slack.as_millis()).unwrap_or(u64::MAX);
+        if now.as_millis().saturating_add(slack_ms) < self.floor.as_millis() {
+            return Err(TimeFloorError::ClockBehind {
+                now,
+                floor: self.floor,
+            });
+        }
+        Ok(now.max(self.floor))
+    }
+}
