@@ -1,0 +1,189 @@
+//! How a server is configured: database, address, TLS mode, rate limits, timeouts, clock.
+
+use core::net::SocketAddr;
+use core::sync::atomic::{AtomicU64, Ordering};
+use core::time::Duration;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use gx_core::UnixTime;
+
+/// Where the server gets its TLS certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsMode {
+    /// A PEM certificate chain and a PEM private key (PKCS#8, PKCS#1 or SEC1).
+    Files {
+        /// The certificate chain, leaf first.
+        cert: PathBuf,
+        /// The private key of the leaf.
+        key: PathBuf,
+    },
+    /// A development CA and a leaf for `localhost` and `127.0.0.1` signed by it, generated
+    /// at start. The CA certificate is available from
+    /// [`RunningServer::ca_cert_pem`](crate::RunningServer::ca_cert_pem) and, when
+    /// `ca_out` is set, written there so clients can trust it.
+    SelfSigned {
+        /// Where to write the CA certificate (PEM).
+        ca_out: Option<PathBuf>,
+    },
+    /// No TLS. Refused unless the listening address is a loopback address.
+    PlainHttp,
+}
+
+/// One rate limit: at most `max` requests per `window`, per API key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed per window.
+    pub max: u32,
+    /// Window length.
+    pub window: Duration,
+}
+
+impl RateLimit {
+    /// `max` requests per minute.
+    pub const fn per_minute(max: u32) -> Self {
+        Self {
+            max,
+            window: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Per-key, per-route rate limits. `None` disables a limit (tests, demos).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    /// `POST /v1/consent-bundles` (protocol: 10/min).
+    pub create: Option<RateLimit>,
+    /// `POST /v1/audit/offline-sync` (protocol: 20/min).
+    pub sync: Option<RateLimit>,
+}
+
+impl RateLimits {
+    /// No limits at all.
+    pub const DISABLED: Self = Self {
+        create: None,
+        sync: None,
+    };
+}
+
+impl Default for RateLimits {
+    /// The hosted service's limits: create 10/min, sync 20/min.
+    fn default() -> Self {
+        Self {
+            create: Some(RateLimit::per_minute(10)),
+            sync: Some(RateLimit::per_minute(20)),
+        }
+    }
+}
+
+/// Connection timeouts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Time allowed for the TLS handshake.
+    pub handshake: Duration,
+    /// Time allowed to receive a request's headers once it has started.
+    pub header_read: Duration,
+    /// A connection with no bytes received for this long is closed.
+    pub idle: Duration,
+    /// On shutdown, how long open requests may take to finish.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            handshake: Duration::from_secs(10),
+            header_read: Duration::from_secs(10),
+            idle: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The server's source of the current time.
+///
+/// Production uses [`SystemClock`]; tests and demos use [`ManualClock`] to expire bundles
+/// or move past rate-limit windows without sleeping.
+pub trait Clock: Send + Sync + core::fmt::Debug + 'static {
+    /// The current instant.
+    fn now(&self) -> UnixTime;
+}
+
+/// The system's wall clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> UnixTime {
+        // Before 1970 cannot happen on a sane host; treat it as the epoch.
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        UnixTime::from_millis(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+/// A clock that only moves when told to. Cloning shares the same instant.
+#[derive(Clone, Debug)]
+pub struct ManualClock(Arc<AtomicU64>);
+
+impl ManualClock {
+    /// A clock standing at `start`.
+    pub fn new(start: UnixTime) -> Self {
+        Self(Arc::new(AtomicU64::new(start.as_millis())))
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    /// Sets the clock to `to`.
+    pub fn set(&self, to: UnixTime) {
+        self.0.store(to.as_millis(), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> UnixTime {
+        UnixTime::from_millis(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// Everything [`Server::start`](crate::Server::start) needs.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The SQLite database file (created and migrated if needed; see [`init_db`](crate::init_db)).
+    pub db: PathBuf,
+    /// Where to listen; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The URL clients reach the server at (`https://grantex.example.com`); it becomes the
+    /// token issuer (`iss`) and the base of `syncEndpoint`. Defaults to the local address.
+    pub public_url: Option<String>,
+    /// TLS mode.
+    pub tls: TlsMode,
+    /// Rate limits.
+    pub rate_limits: RateLimits,
+    /// Connection timeouts.
+    pub timeouts: Timeouts,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl ServerConfig {
+    /// A configuration with the protocol's defaults: self-signed TLS (CA not written),
+    /// default rate limits and timeouts, the system clock.
+    pub fn new(db: impl Into<PathBuf>, listen: SocketAddr) -> Self {
+        Self {
+            db: db.into(),
+            listen,
+            public_url: None,
+            tls: TlsMode::SelfSigned { ca_out: None },
+            rate_limits: RateLimits::default(),
+            timeouts: Timeouts::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}

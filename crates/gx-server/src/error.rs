@@ -1,0 +1,120 @@
+//! Errors of the server's own operations (start, init, key management), as opposed to the
+//! per-request errors it answers to clients (those are in `api`).
+
+use core::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use crate::store::StoreError;
+
+/// Why starting, initialising or administering the server failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The database failed.
+    Store(StoreError),
+    /// `init_db` found an initialised database and `force` was not set.
+    AlreadyInitialised(PathBuf),
+    /// Removing an old database for a forced init failed.
+    Reset(io::Error),
+    /// The system RNG or key generator failed.
+    KeyGeneration,
+    /// A stored signing key could not be loaded.
+    CorruptSigningKey(String),
+    /// Signing a token failed.
+    Signing,
+    /// `PlainHttp` was asked for on a non-loopback address.
+    PlainHttpNotLoopback(core::net::SocketAddr),
+    /// Binding the listening socket failed.
+    Bind(io::Error),
+    /// Reading the TLS certificate or key files failed.
+    TlsFiles(PathBuf, String),
+    /// rustls refused the certificate/key configuration.
+    Tls(rustls::Error),
+    /// Generating the self-signed development certificate failed.
+    CertGeneration(rcgen::Error),
+    /// Writing the CA certificate for clients failed.
+    WriteCa(PathBuf, io::Error),
+    /// A configuration value is invalid (named in the text).
+    InvalidConfig(&'static str),
+    /// A blocking task panicked or was cancelled.
+    Task,
+}
+
+impl ServerError {
+    /// A stable code for scripts and logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Store(e) => e.code(),
+            Self::AlreadyInitialised(_) => "ALREADY_INITIALISED",
+            Self::Reset(_) => "RESET_FAILED",
+            Self::KeyGeneration => "KEY_GENERATION",
+            Self::CorruptSigningKey(_) => "CORRUPT_SIGNING_KEY",
+            Self::Signing => "SIGNING_FAILED",
+            Self::PlainHttpNotLoopback(_) => "PLAIN_HTTP_NOT_LOOPBACK",
+            Self::Bind(_) => "BIND_FAILED",
+            Self::TlsFiles(..) => "TLS_FILES",
+            Self::Tls(_) => "TLS_CONFIG",
+            Self::CertGeneration(_) => "CERT_GENERATION",
+            Self::WriteCa(..) => "WRITE_CA",
+            Self::InvalidConfig(_) => "INVALID_CONFIG",
+            Self::Task => "TASK_FAILED",
+        }
+    }
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Store(e) => write!(f, "{e}"),
+            Self::AlreadyInitialised(p) => {
+                write!(
+                    f,
+                    "{} is already initialised (use force to replace it)",
+                    p.display()
+                )
+            }
+            Self::Reset(e) => write!(f, "could not remove the old database: {e}"),
+            Self::KeyGeneration => f.write_str("key generation failed"),
+            Self::CorruptSigningKey(kid) => write!(f, "stored signing key {kid} cannot be loaded"),
+            Self::Signing => f.write_str("signing a grant token failed"),
+            Self::PlainHttpNotLoopback(a) => {
+                write!(
+                    f,
+                    "plain HTTP is only allowed on a loopback address, not {a}"
+                )
+            }
+            Self::Bind(e) => write!(f, "could not bind the listening socket: {e}"),
+            Self::TlsFiles(p, why) => write!(f, "could not read {}: {why}", p.display()),
+            Self::Tls(e) => write!(f, "TLS configuration refused: {e}"),
+            Self::CertGeneration(e) => {
+                write!(f, "could not generate the development certificate: {e}")
+            }
+            Self::WriteCa(p, e) => write!(
+                f,
+                "could not write the CA certificate to {}: {e}",
+                p.display()
+            ),
+            Self::InvalidConfig(what) => write!(f, "invalid configuration: {what}"),
+            Self::Task => f.write_str("a background task failed"),
+        }
+    }
+}
+
+impl core::error::Error for ServerError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Store(e) => Some(e),
+            Self::Reset(e) | Self::Bind(e) | Self::WriteCa(_, e) => Some(e),
+            Self::Tls(e) => Some(e),
+            Self::CertGeneration(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for ServerError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}

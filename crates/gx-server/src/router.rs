@@ -1,0 +1,262 @@
+//! One request, start to end: route, authenticate, rate-limit, read the body, dispatch,
+//! and log one line (method, route, status, latency). Never logs keys, tokens or bodies.
+
+use core::convert::Infallible;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, HeaderValue};
+use hyper::{Method, Request, StatusCode};
+use serde::Serialize;
+
+use crate::api::{ApiError, HttpResponse, raw_json};
+use crate::bundles;
+use crate::encoding::sha256_hex;
+use crate::ids::new_id;
+use crate::query::Query;
+use crate::state::AppState;
+use crate::sync;
+
+/// Request bodies above this are refused with 413.
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The endpoints, by route template.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    Jwks,
+    Health,
+    Create,
+    List,
+    Get,
+    Refresh,
+    Revoke,
+    RevocationStatus,
+    Audit,
+    Sync,
+}
+
+impl Route {
+    fn template(self) -> &'static str {
+        match self {
+            Self::Jwks => "/.well-known/jwks.json",
+            Self::Health => "/healthz",
+            Self::Create | Self::List => "/v1/consent-bundles",
+            Self::Get => "/v1/consent-bundles/{id}",
+            Self::Refresh => "/v1/consent-bundles/{id}/refresh",
+            Self::Revoke => "/v1/consent-bundles/{id}/revoke",
+            Self::RevocationStatus => "/v1/consent-bundles/{id}/revocation-status",
+            Self::Audit => "/v1/consent-bundles/{id}/audit",
+            Self::Sync => "/v1/audit/offline-sync",
+        }
+    }
+}
+
+/// Matches a path; `Err` when the path exists under another method (405) or not at all (404).
+fn route<'p>(method: &Method, path: &'p str) -> Result<(Route, Option<&'p str>), ApiError> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let (get, post) = (method == Method::GET, method == Method::POST);
+    let found = match segments.as_slice() {
+        [".well-known", "jwks.json"] if get => (Route::Jwks, None),
+        ["healthz"] if get => (Route::Health, None),
+        ["v1", "consent-bundles"] if post => (Route::Create, None),
+        ["v1", "consent-bundles"] if get => (Route::List, None),
+        ["v1", "consent-bundles", id] if get => (Route::Get, Some(*id)),
+        ["v1", "consent-bundles", id, "refresh"] if post => (Route::Refresh, Some(*id)),
+        ["v1", "consent-bundles", id, "revoke"] if post => (Route::Revoke, Some(*id)),
+        ["v1", "consent-bundles", id, "revocation-status"] if get => {
+            (Route::RevocationStatus, Some(*id))
+        }
+        ["v1", "consent-bundles", id, "audit"] if get => (Route::Audit, Some(*id)),
+        ["v1", "audit", "offline-sync"] if post => (Route::Sync, None),
+        [".well-known", "jwks.json"]
+        | ["healthz"]
+        | ["v1", "consent-bundles"]
+        | ["v1", "consent-bundles", _]
+        | [
+            "v1",
+            "consent-bundles",
+            _,
+            "refresh" | "revoke" | "revocation-status" | "audit",
+        ]
+        | ["v1", "audit", "offline-sync"] => {
+            return Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "method not allowed",
+            ));
+        }
+        _ => return Err(ApiError::not_found("route")),
+    };
+    Ok(found)
+}
+
+/// The developer behind the request's `Authorization: Bearer <key>`.
+async fn authenticate(
+    state: &AppState,
+    req: &Request<Incoming>,
+) -> Result<(String, String), ApiError> {
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(ApiError::unauthorized)?;
+    let key = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .ok_or_else(ApiError::unauthorized)?;
+    if !(16..=512).contains(&key.len()) {
+        return Err(ApiError::unauthorized());
+    }
+    let hash = sha256_hex(key.as_bytes());
+    let h = hash.clone();
+    let dev = state
+        .db(move |s| s.developer_for_key(&h))
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    Ok((dev, hash))
+}
+
+async fn read_body(body: Incoming) -> Result<Bytes, ApiError> {
+    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(ApiError::too_large("request body exceeds 1 MiB"))
+        }
+        Err(_) => Err(ApiError::bad_request("could not read the request body")),
+    }
+}
+
+fn jwks(state: &AppState) -> Result<HttpResponse, ApiError> {
+    #[derive(Serialize)]
+    struct Jwks {
+        keys: Vec<crate::issuer::RsaJwk>,
+    }
+    let body = serde_json::to_vec(&Jwks {
+        keys: state.keys()?.published(state.now_ms()),
+    })
+    .map_err(|_| ApiError::internal())?;
+    let mut resp = raw_json(StatusCode::OK, body);
+    resp.headers_mut().insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    Ok(resp)
+}
+
+async fn dispatch(
+    state: &AppState,
+    req: Request<Incoming>,
+    route: Route,
+    id: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    match route {
+        Route::Jwks => return jwks(state),
+        Route::Health => return Ok(raw_json(StatusCode::OK, br#"{"status":"ok"}"#.to_vec())),
+        _ => {}
+    }
+    let (dev, key_hash) = authenticate(state, &req).await?;
+    let limit = match route {
+        Route::Create => state.limits.create,
+        Route::Sync => state.limits.sync,
+        _ => None,
+    };
+    if let Some(limit) = limit {
+        state
+            .limiter
+            .check(&key_hash, route.template(), limit, state.now_ms())
+            .map_err(ApiError::rate_limited)?;
+    }
+    let query = Query::parse(req.uri().query());
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(ApiError::too_large("request body exceeds 1 MiB"));
+    }
+    let body = if matches!(route, Route::Create | Route::Revoke | Route::Sync) {
+        read_body(req.into_body()).await?
+    } else {
+        Bytes::new()
+    };
+    let id = id.as_deref().unwrap_or_default();
+    match route {
+        Route::Create => bundles::create(state, &dev, &body).await,
+        Route::List => bundles::list(state, &dev, &query).await,
+        Route::Get => bundles::get(state, &dev, id).await,
+        Route::Refresh => bundles::refresh(state, &dev, id).await,
+        Route::Revoke => bundles::revoke(state, &dev, id, &body).await,
+        Route::RevocationStatus => bundles::revocation_status(state, &dev, id).await,
+        Route::Audit => bundles::audit(state, &dev, id, &query).await,
+        Route::Sync => sync::sync(state, &dev, body).await,
+        Route::Jwks | Route::Health => Err(ApiError::internal()),
+    }
+}
+
+/// The hyper service function.
+pub(crate) async fn handle(
+    state: Arc<AppState>,
+    req: Request<Incoming>,
+) -> Result<HttpResponse, Infallible> {
+    let started = Instant::now();
+    let request_id = new_id("req", state.now_ms());
+    let method = req.method().clone();
+    let (template, result) = match route(&method, req.uri().path()) {
+        Ok((route, id)) => {
+            let id = id.map(str::to_owned);
+            (route.template(), dispatch(&state, req, route, id).await)
+        }
+        Err(e) => ("<unmatched>", Err(e)),
+    };
+    let mut resp = match result {
+        Ok(resp) => resp,
+        Err(e) => e.into_response(&request_id),
+    };
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    tracing::info!(
+        target: "gx_server::access",
+        method = %method,
+        route = template,
+        status = resp.status().as_u16(),
+        latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        request_id = %request_id,
+    );
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_and_methods() {
+        assert_eq!(
+            route(&Method::GET, "/v1/consent-bundles/bundle_1/audit").unwrap(),
+            (Route::Audit, Some("bundle_1"))
+        );
+        assert_eq!(
+            route(&Method::POST, "/v1/consent-bundles/").unwrap().0,
+            Route::Create
+        );
+        assert_eq!(
+            route(&Method::DELETE, "/v1/consent-bundles/x")
+                .unwrap_err()
+                .code,
+            "METHOD_NOT_ALLOWED"
+        );
+        assert_eq!(
+            route(&Method::GET, "/v2/nope").unwrap_err().code,
+            "NOT_FOUND"
+        );
+        assert_eq!(route(&Method::GET, "/").unwrap_err().code, "NOT_FOUND");
+    }
+}

@@ -1,0 +1,188 @@
+//! Starting, running and stopping a server: [`Server::start`] → [`RunningServer`].
+//!
+//! The accept loop runs on the caller's tokio runtime; every connection is its own task.
+//! [`RunningServer::shutdown`] stops accepting, lets open requests finish (up to
+//! [`Timeouts::shutdown_grace`](crate::Timeouts::shutdown_grace)) and returns.
+
+use core::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::ServerConfig;
+use crate::error::ServerError;
+use crate::issuer::KeyRing;
+use crate::rate_limit::RateLimiter;
+use crate::state::AppState;
+use crate::store::{SqliteStore, Store};
+use crate::{conn, tls};
+
+/// The entry point: `Server::start(config).await`.
+#[derive(Debug)]
+pub struct Server;
+
+/// A server accepting connections. Dropping it without [`shutdown`](Self::shutdown)
+/// stops the accept loop too, but without waiting for open requests.
+#[derive(Debug)]
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    base_url: String,
+    ca_pem: Option<String>,
+    state: Arc<AppState>,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Opens (and migrates) the database, loads or creates the signing key, sets up TLS,
+    /// binds `config.listen` and starts serving.
+    ///
+    /// # Errors
+    /// [`ServerError`] when plain HTTP is asked for off loopback, the database or key
+    /// cannot be opened, TLS material is unusable, or the address cannot be bound.
+    pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+        let tls = tls::setup(&config.tls, config.listen)?;
+        let db = config.db.clone();
+        let now = config.clock.now().as_millis();
+        let (store, ring) = tokio::task::spawn_blocking(move || {
+            let store = SqliteStore::open(&db)?;
+            let ring = KeyRing::load_or_rotate(&store, now)?;
+            Ok::<_, ServerError>((store, ring))
+        })
+        .await
+        .map_err(|_| ServerError::Task)??;
+
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(ServerError::Bind)?;
+        let local_addr = listener.local_addr().map_err(ServerError::Bind)?;
+        let scheme = if tls.acceptor.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let host = match local_addr.ip() {
+            ip if ip.is_unspecified() => String::from("127.0.0.1"),
+            core::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        let base_url = format!("{scheme}://{host}:{}", local_addr.port());
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| base_url.clone())
+            .trim_end_matches('/')
+            .to_owned();
+
+        let store: Arc<dyn Store> = Arc::new(store);
+        let state = Arc::new(AppState {
+            store,
+            keys: RwLock::new(Arc::new(ring)),
+            clock: Arc::clone(&config.clock),
+            limiter: RateLimiter::default(),
+            limits: config.rate_limits,
+            public_url,
+        });
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(
+            listener,
+            tls.acceptor,
+            Arc::clone(&state),
+            config,
+            stopped,
+        ));
+        tracing::info!(%local_addr, url = %base_url, "gx-server listening");
+        Ok(RunningServer {
+            local_addr,
+            base_url,
+            ca_pem: tls.ca_pem,
+            state,
+            stop,
+            task: Some(task),
+        })
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    state: Arc<AppState>,
+    config: ServerConfig,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let graceful = GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _peer)) => {
+                    let fut = conn::serve(tcp, acceptor.clone(), Arc::clone(&state), config.timeouts, graceful.watcher());
+                    tokio::spawn(fut);
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off briefly instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(core::time::Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(config.timeouts.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutdown grace period over; closing remaining connections");
+    }
+    tracing::info!("gx-server stopped");
+}
+
+impl RunningServer {
+    /// The bound address (the real port when the config asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `https://127.0.0.1:<port>` (or `http://` for plain HTTP): where this process serves.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The URL written into tokens (`iss`) and `syncEndpoint`: the configured public URL,
+    /// else [`base_url`](Self::base_url).
+    pub fn public_url(&self) -> &str {
+        &self.state.public_url
+    }
+
+    /// The development CA certificate (PEM) clients must trust, in self-signed mode.
+    pub fn ca_cert_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// Rotates the RS256 signing key now: new tokens use a new `kid`, and the old public
+    /// key stays in the JWKS for the longest token lifetime. Returns the new `kid`.
+    ///
+    /// # Errors
+    /// [`ServerError`] when key generation or the store fails.
+    pub async fn rotate_signing_key(&self) -> Result<String, ServerError> {
+        self.state.rotate_keys().await
+    }
+
+    /// Stops accepting connections, waits for open requests (up to the grace period),
+    /// and returns once the accept loop has ended.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

@@ -1,0 +1,406 @@
+//! The server's persistence boundary: the [`Store`] trait, its records, and the SQLite backend.
+//!
+//! Handlers never see SQL. Everything the server persists goes through [`Store`], a small,
+//! blocking trait (the server calls it from `spawn_blocking`), so a PostgreSQL backend can
+//! follow by implementing the same methods. The one method with a concurrency contract is
+//! [`Store::append_entries`]: it must compare a batch with the stored chain and insert it
+//! atomically, under a lock on the bundle (SQLite: one writer at a time; PostgreSQL:
+//! `SELECT ... FOR UPDATE` on the bundle row). The comparison itself is backend-independent
+//! and lives in [`reconcile`].
+
+mod chain;
+mod sqlite;
+
+pub use chain::{ChainConflict, ConflictKind, NewEntry, reconcile};
+pub use sqlite::SqliteStore;
+
+use core::fmt;
+
+/// A developer: the tenant that owns API keys, agents and bundles.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeveloperRecord {
+    /// `dev_<ULID>`.
+    pub id: String,
+    /// Creation time, Unix milliseconds.
+    pub created_at: u64,
+}
+
+/// An agent registered by a developer, with the scopes bundles may grant it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentRecord {
+    /// `ag_<ULID>`.
+    pub id: String,
+    /// The owning developer.
+    pub developer_id: String,
+    /// The DID written into grant tokens (`agt`) and audit entries (`agentDID`).
+    pub did: String,
+    /// Scopes a bundle for this agent may carry.
+    pub scopes: Vec<String>,
+    /// Creation time, Unix milliseconds.
+    pub created_at: u64,
+}
+
+/// One RS256 signing key of the issuer, current or retired.
+///
+/// The PKCS#8 document is the private key: it never appears in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    /// The JWS `kid`, `grantex-YYYY-MM` (with a `-N` suffix when a month has several keys).
+    pub kid: String,
+    /// PKCS#8 v1 DER of the RSA private key.
+    pub pkcs8: zeroize::Zeroizing<Vec<u8>>,
+    /// Creation time, Unix milliseconds.
+    pub created_at: u64,
+    /// When the key stopped signing, Unix milliseconds; `None` for the current key.
+    pub retired_at: Option<u64>,
+}
+
+impl fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("pkcs8", &"<redacted>")
+            .field("created_at", &self.created_at)
+            .field("retired_at", &self.retired_at)
+            .finish()
+    }
+}
+
+/// A consent bundle as the server keeps it (never its audit private key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BundleRecord {
+    /// `bundle_<ULID>`.
+    pub id: String,
+    /// The owning developer.
+    pub developer_id: String,
+    /// The agent the grant is for.
+    pub agent_id: String,
+    /// That agent's DID, as written in the token and expected in audit entries.
+    pub agent_did: String,
+    /// `grnt_<ULID>`: stays the same across refreshes.
+    pub grant_id: String,
+    /// The user who consented (`sub`).
+    pub user_id: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// The `offlineTTL` text the bundle was created with (`72h`).
+    pub offline_ttl: String,
+    /// `offlineTTL` in seconds.
+    pub ttl_secs: u64,
+    /// Optional device id given at creation.
+    pub device_id: Option<String>,
+    /// Optional device platform given at creation.
+    pub device_platform: Option<String>,
+    /// `jti` of the latest grant token.
+    pub token_id: String,
+    /// The current raw 32-byte Ed25519 audit public key.
+    pub audit_public_key: [u8; 32],
+    /// When the latest token expires, Unix milliseconds.
+    pub offline_expires_at: u64,
+    /// When the latest token was issued, Unix milliseconds.
+    pub checkpoint_at: u64,
+    /// Creation time, Unix milliseconds.
+    pub created_at: u64,
+    /// When the bundle was revoked, Unix milliseconds.
+    pub revoked_at: Option<u64>,
+    /// Who revoked it (a developer id).
+    pub revoked_by: Option<String>,
+    /// Whether the grant itself was revoked with the bundle.
+    pub grant_revoked: bool,
+    /// Whether the grant is still active (false once revoked or deactivated).
+    pub grant_active: bool,
+    /// Number of audit entries stored for the bundle.
+    pub audit_entry_count: u64,
+    /// Last successful sync, Unix milliseconds.
+    pub last_sync_at: Option<u64>,
+}
+
+/// The lifecycle state of a bundle at a given instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BundleStatus {
+    /// Usable: not revoked and not past `offlineExpiresAt`.
+    Active,
+    /// Revoked by its developer.
+    Revoked,
+    /// Past `offlineExpiresAt` (a refresh is refused).
+    Expired,
+}
+
+impl BundleStatus {
+    /// The protocol's text for the status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+        }
+    }
+
+    /// Reads the protocol's text for a status.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "active" => Some(Self::Active),
+            "revoked" => Some(Self::Revoked),
+            "expired" => Some(Self::Expired),
+            _ => None,
+        }
+    }
+}
+
+impl BundleRecord {
+    /// The bundle's status at `now_ms`.
+    pub fn status(&self, now_ms: u64) -> BundleStatus {
+        if self.revoked_at.is_some() {
+            BundleStatus::Revoked
+        } else if now_ms >= self.offline_expires_at {
+            BundleStatus::Expired
+        } else {
+            BundleStatus::Active
+        }
+    }
+}
+
+/// What a refresh changes on a bundle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BundleRefresh {
+    /// `jti` of the new token.
+    pub token_id: String,
+    /// The new audit public key.
+    pub audit_public_key: [u8; 32],
+    /// New expiry, Unix milliseconds.
+    pub offline_expires_at: u64,
+    /// New issue time, Unix milliseconds.
+    pub checkpoint_at: u64,
+}
+
+/// Filters and paging for [`Store::list_bundles`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BundleQuery {
+    /// Only bundles in this state (evaluated at `now_ms`).
+    pub status: Option<BundleStatus>,
+    /// Only bundles for this agent.
+    pub agent_id: Option<String>,
+    /// Only bundles created before this one (the page cursor: the last id of the previous page).
+    pub before_id: Option<String>,
+    /// At most this many.
+    pub limit: u32,
+    /// The instant used to tell active from expired.
+    pub now_ms: u64,
+}
+
+/// A stored audit entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEntry {
+    /// The entry's `seq`.
+    pub seq: u64,
+    /// Its `hash` (64 lowercase hex).
+    pub hash: String,
+    /// The entry as a JSON object in the wire format.
+    pub json: String,
+    /// When it was stored, Unix milliseconds.
+    pub synced_at: u64,
+}
+
+/// The result of [`Store::append_entries`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// The whole batch is accepted: `stored` new entries were written, the rest were
+    /// already stored with the same hash.
+    Accepted {
+        /// Entries newly written.
+        stored: usize,
+    },
+    /// The batch conflicts with the stored chain; nothing was written.
+    Conflict(Vec<ChainConflict>),
+    /// No such bundle.
+    UnknownBundle,
+}
+
+/// Why the store failed. The server answers 500 for all of these.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database reported an error.
+    Database(rusqlite::Error),
+    /// A stored value could not be read back (corrupt or foreign database).
+    Corrupt(&'static str),
+    /// The database was written by a newer gx-server (its schema version is unknown).
+    SchemaTooNew(i64),
+    /// A lock was poisoned by a panic in another thread.
+    Poisoned,
+}
+
+impl StoreError {
+    /// A stable code for logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Database(_) => "DATABASE",
+            Self::Corrupt(_) => "CORRUPT_DATABASE",
+            Self::SchemaTooNew(_) => "SCHEMA_TOO_NEW",
+            Self::Poisoned => "POISONED_LOCK",
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Database(e) => write!(f, "database error: {e}"),
+            Self::Corrupt(what) => write!(f, "corrupt database: {what}"),
+            Self::SchemaTooNew(v) => write!(
+                f,
+                "database schema version {v} is newer than this gx-server"
+            ),
+            Self::Poisoned => f.write_str("database lock poisoned"),
+        }
+    }
+}
+
+impl core::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Database(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Database(e)
+    }
+}
+
+/// Everything gx-server persists. Implementations must be safe to call from many threads.
+///
+/// All methods block; the server calls them on tokio's blocking pool. Lookups take the
+/// developer id so that a tenant can only ever see its own rows.
+pub trait Store: Send + Sync + 'static {
+    /// Whether a developer exists (the database was initialised).
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn is_initialised(&self) -> Result<bool, StoreError>;
+
+    /// Creates a developer with one API key (given as its SHA-256 hex) and one agent.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn create_tenant(
+        &self,
+        developer: &DeveloperRecord,
+        api_key_sha256: &str,
+        agent: &AgentRecord,
+    ) -> Result<(), StoreError>;
+
+    /// The developer an API key (SHA-256 hex) belongs to.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn developer_for_key(&self, api_key_sha256: &str) -> Result<Option<String>, StoreError>;
+
+    /// One of the developer's agents.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn agent(&self, developer_id: &str, agent_id: &str) -> Result<Option<AgentRecord>, StoreError>;
+
+    /// Every signing key, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
+
+    /// Adds a new current signing key and retires every other current key at `key.created_at`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn add_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;
+
+    /// Stores a new bundle.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn insert_bundle(&self, bundle: &BundleRecord) -> Result<(), StoreError>;
+
+    /// One of the developer's bundles.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn bundle(
+        &self,
+        developer_id: &str,
+        bundle_id: &str,
+    ) -> Result<Option<BundleRecord>, StoreError>;
+
+    /// The developer's bundles, newest first (in creation order, even within one
+    /// millisecond), filtered and paged by `query`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn list_bundles(
+        &self,
+        developer_id: &str,
+        query: &BundleQuery,
+    ) -> Result<Vec<BundleRecord>, StoreError>;
+
+    /// Applies a refresh to the developer's bundle; `false` when there is no such bundle.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn refresh_bundle(
+        &self,
+        developer_id: &str,
+        bundle_id: &str,
+        refresh: &BundleRefresh,
+    ) -> Result<bool, StoreError>;
+
+    /// Revokes the developer's bundle (keeping the first revocation time) and, when
+    /// `revoke_grant`, its grant; returns the bundle afterwards.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn revoke_bundle(
+        &self,
+        developer_id: &str,
+        bundle_id: &str,
+        revoke_grant: bool,
+        now_ms: u64,
+    ) -> Result<Option<BundleRecord>, StoreError>;
+
+    /// Marks a grant active or inactive (an operator action; an inactive grant cannot be
+    /// refreshed). Returns whether a bundle carries that grant.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn set_grant_active(&self, grant_id: &str, active: bool) -> Result<bool, StoreError>;
+
+    /// Atomically checks `batch` against the bundle's stored chain with [`reconcile`] and
+    /// stores its new entries, under a lock on the bundle. All or nothing.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn append_entries(
+        &self,
+        bundle_id: &str,
+        batch: &[NewEntry],
+        now_ms: u64,
+    ) -> Result<AppendOutcome, StoreError>;
+
+    /// Stored entries with `seq > after_seq`, ascending, at most `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn entries(
+        &self,
+        bundle_id: &str,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredEntry>, StoreError>;
+}
+
+impl fmt::Debug for dyn Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Store")
+    }
+}

@@ -1,0 +1,264 @@
+//! `POST /v1/audit/offline-sync`: every check of the protocol, in its order, then an
+//! all-or-nothing append under the store's bundle lock.
+//!
+//! Step 1 works on the batch alone, for every entry: shape (`INVALID_ENTRY`, by gx-core's
+//! parser), bundle identity (`BUNDLE_MISMATCH`), recomputed hash (`INVALID_HASH`),
+//! signature under the bundle's current audit key (`INVALID_SIGNATURE`), and continuity
+//! inside the batch (`SEQ_GAP`, `BROKEN_CHAIN`). Any failure answers 400
+//! `INVALID_AUDIT_ENTRIES` with one error per failing entry. Step 2 compares with the
+//! stored chain (see [`reconcile`](crate::store::reconcile)): 409 `AUDIT_CHAIN_CONFLICT`.
+//! The CPU-bound checks run on the blocking pool, off the async workers.
+
+use gx_core::{AuditVerifyingKey, EntryHash, SignedAuditEntry};
+use hyper::StatusCode;
+use hyper::body::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::api::{ApiError, EntryError, HttpResponse, enveloped};
+use crate::encoding::iso;
+use crate::state::AppState;
+use crate::store::{AppendOutcome, BundleRecord, BundleStatus, NewEntry};
+
+/// Largest batch the protocol allows.
+pub(crate) const MAX_BATCH: usize = 1000;
+
+#[derive(Deserialize)]
+struct SyncRequest<'a> {
+    #[serde(rename = "bundleId")]
+    bundle_id: Option<String>,
+    #[serde(borrow)]
+    entries: Option<Vec<&'a RawValue>>,
+}
+
+/// A best-effort `seq` for an error report on an entry that did not parse.
+fn loose_seq(raw: &str) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Seq {
+        seq: Option<serde_json::Value>,
+    }
+    serde_json::from_str::<Seq>(raw).ok()?.seq?.as_u64()
+}
+
+fn entry_error(seq: Option<u64>, code: &'static str, message: impl Into<String>) -> EntryError {
+    EntryError {
+        seq,
+        code,
+        message: message.into(),
+    }
+}
+
+/// Step 1: the checks that need only the batch and the bundle. Returns the entries ready
+/// to store, or the per-entry errors, or a whole-request error.
+fn check_batch(
+    raw: &[&RawValue],
+    bundle: &BundleRecord,
+) -> Result<Result<Vec<NewEntry>, Vec<EntryError>>, ApiError> {
+    let key = AuditVerifyingKey::from_bytes(&bundle.audit_public_key)
+        .map_err(|_| ApiError::internal())?;
+    let mut errors = Vec::new();
+    let mut ready = Vec::with_capacity(raw.len());
+    // (seq, hash) of the previous entry that parsed, for the continuity checks.
+    let mut previous: Option<(u64, EntryHash)> = None;
+    for item in raw {
+        let text = item.get();
+        let signed = match SignedAuditEntry::parse_line(text.as_bytes()) {
+            Ok(s) => s,
+            Err(e) if e.wire_code() == "BAD_REQUEST" => {
+                return Err(ApiError::bad_request(format!("entry rejected: {e}")));
+            }
+            Err(e) => {
+                errors.push(entry_error(loose_seq(text), "INVALID_ENTRY", e.to_string()));
+                previous = None;
+                continue;
+            }
+        };
+        let e = &signed.entry;
+        let seq = Some(e.seq);
+        let error = if !e.grant_id.eq_str(&bundle.grant_id) {
+            Some(entry_error(
+                seq,
+                "BUNDLE_MISMATCH",
+                "grantId is not the bundle's grant",
+            ))
+        } else if !e.agent_did.eq_str(&bundle.agent_did) {
+            Some(entry_error(
+                seq,
+                "BUNDLE_MISMATCH",
+                "agentDID is not the bundle's agent",
+            ))
+        } else if !e
+            .scopes
+            .iter()
+            .all(|s| bundle.scopes.iter().any(|b| s.eq_str(b)))
+        {
+            Some(entry_error(
+                seq,
+                "BUNDLE_MISMATCH",
+                "a scope is not one of the bundle's scopes",
+            ))
+        } else {
+            match e.hash() {
+                Err(err) => Some(entry_error(seq, "INVALID_ENTRY", err.to_string())),
+                Ok(h) if h != signed.hash => Some(entry_error(
+                    seq,
+                    "INVALID_HASH",
+                    "hash does not match the entry",
+                )),
+                Ok(_) if key.verify_hash(&signed.hash, &signed.signature).is_err() => {
+                    Some(entry_error(
+                        seq,
+                        "INVALID_SIGNATURE",
+                        "signature does not verify under the bundle's audit key",
+                    ))
+                }
+                Ok(_) => match previous {
+                    Some((p, _)) if e.seq != p + 1 => Some(entry_error(
+                        seq,
+                        "SEQ_GAP",
+                        format!("seq {} does not follow {p}", e.seq),
+                    )),
+                    Some((_, ph)) if e.prev_hash.to_wire().as_str() != ph.to_hex().as_str() => {
+                        Some(entry_error(
+                            seq,
+                            "BROKEN_CHAIN",
+                            "prevHash is not the previous entry's hash",
+                        ))
+                    }
+                    _ => None,
+                },
+            }
+        };
+        previous = Some((e.seq, signed.hash));
+        match error {
+            Some(err) => errors.push(err),
+            None => {
+                let json = wire_json(&signed)?;
+                ready.push(NewEntry {
+                    seq: e.seq,
+                    hash: signed.hash.to_hex().as_str().to_owned(),
+                    prev_hash: e.prev_hash.to_wire().as_str().to_owned(),
+                    json,
+                });
+            }
+        }
+    }
+    Ok(if errors.is_empty() {
+        Ok(ready)
+    } else {
+        Err(errors)
+    })
+}
+
+/// The entry re-serialized in the TypeScript client's exact wire form, for storage.
+fn wire_json(signed: &SignedAuditEntry<'_>) -> Result<String, ApiError> {
+    let len = signed.json_len().map_err(|_| ApiError::internal())?;
+    let mut buf = vec![0u8; len];
+    let n = signed
+        .write_json(&mut buf)
+        .map_err(|_| ApiError::internal())?;
+    buf.truncate(n);
+    String::from_utf8(buf).map_err(|_| ApiError::internal())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SyncReply {
+    accepted: usize,
+    rejected: usize,
+    revocation_status: &'static str,
+    revoked_at: Option<String>,
+    errors: [EntryError; 0],
+    new_bundle: Option<()>,
+}
+
+/// `POST /v1/audit/offline-sync`.
+pub(crate) async fn sync(
+    state: &AppState,
+    dev: &str,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (bundle_id, count) = {
+        let req: SyncRequest<'_> = serde_json::from_slice(&body).map_err(|_| {
+            ApiError::bad_request("body must be {\"bundleId\", \"entries\": [...]}")
+        })?;
+        let bundle_id = req
+            .bundle_id
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ApiError::bad_request("bundleId is required"))?;
+        let entries = req
+            .entries
+            .ok_or_else(|| ApiError::bad_request("entries is required"))?;
+        if entries.is_empty() {
+            return Err(ApiError::bad_request(
+                "entries must hold at least one entry",
+            ));
+        }
+        if entries.len() > MAX_BATCH {
+            return Err(ApiError::too_large(format!(
+                "at most {MAX_BATCH} entries per batch"
+            )));
+        }
+        (bundle_id, entries.len())
+    };
+    let (d, id) = (dev.to_owned(), bundle_id.clone());
+    let bundle = state
+        .db(move |s| s.bundle(&d, &id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("bundle"))?;
+
+    let checked = tokio::task::spawn_blocking(move || {
+        let req: SyncRequest<'_> =
+            serde_json::from_slice(&body).map_err(|_| ApiError::internal())?;
+        check_batch(&req.entries.unwrap_or_default(), &bundle).map(|r| (r, bundle))
+    })
+    .await
+    .map_err(|_| ApiError::internal())??;
+    let (ready, bundle) = match checked {
+        (Ok(ready), bundle) => (ready, bundle),
+        (Err(errors), _) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_AUDIT_ENTRIES",
+                "audit entries failed verification",
+            )
+            .with_errors(errors));
+        }
+    };
+
+    let now = state.now_ms();
+    let id = bundle_id.clone();
+    match state
+        .db(move |s| s.append_entries(&id, &ready, now))
+        .await?
+    {
+        AppendOutcome::Accepted { stored } => {
+            tracing::debug!(stored, accepted = count, "sync batch accepted");
+        }
+        AppendOutcome::Conflict(conflicts) => {
+            let errors = conflicts
+                .iter()
+                .map(|c| entry_error(Some(c.seq), c.kind.code(), c.to_string()))
+                .collect();
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "AUDIT_CHAIN_CONFLICT",
+                "the batch conflicts with the stored chain",
+            )
+            .with_errors(errors));
+        }
+        AppendOutcome::UnknownBundle => return Err(ApiError::not_found("bundle")),
+    }
+    let revoked = bundle.status(now) == BundleStatus::Revoked;
+    enveloped(
+        StatusCode::OK,
+        &SyncReply {
+            accepted: count,
+            rejected: 0,
+            revocation_status: if revoked { "revoked" } else { "valid" },
+            revoked_at: bundle.revoked_at.map(iso),
+            errors: [],
+            new_bundle: None,
+        },
+    )
+}

@@ -1,0 +1,19 @@
+//! Black-box tests of gx-server over HTTPS on a loopback port, the server started in-process.
+
+#[path = "server/client.rs"]
+mod client;
+#[path = "server/harness.rs"]
+mod harness;
+
+#[path = "server/endpoints.rs"]
+mod endpoints;
+#[path = "server/interop.rs"]
+mod interop;
+#[path = "server/isolation.rs"]
+mod isolation;
+#[path = "server/lifecycle.rs"]
+mod lifecycle;
+#[path = "server/restart.rs"]
+mod restart;
+#[path = "server/sync.rs"]
+mod sync;
