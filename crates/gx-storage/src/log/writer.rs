@@ -18,8 +18,8 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use gx_core::UnixTime;
 use gx_core::audit::{AuditSigningKey, PrevHash};
+use gx_core::{UnixTime, VerifiedGrant};
 
 use super::codec::{self, ChainHead};
 use super::lock::LockFile;
@@ -31,8 +31,9 @@ use crate::SyncCursor;
 
 /// A durable, crash-safe, hash-chained audit log with exactly one writer.
 ///
-/// Open it with [`AuditLog::open`], append with [`AuditLog::append_fields`] (or
-/// `append` with a verified grant) and [`AuditLog::append_batch`], stream entries to sync
+/// Open it with [`AuditLog::open`], append with [`AuditLog::append`] (a verified grant
+/// supplies the entry's subject), [`AuditLog::append_fields`] or
+/// [`AuditLog::append_batch`], stream entries to sync
 /// with [`AuditLog::entries_after`], and record what the server confirmed with
 /// [`AuditLog::mark_synced`]. `AuditLog` is `Sync`: share it between threads (in an
 /// `Arc`) to let concurrent appends share flushes under [`FsyncPolicy::GroupCommit`].
@@ -118,7 +119,35 @@ impl AuditLog {
         })
     }
 
-    /// Appends one entry and returns it once it is as durable as the policy promises.
+    /// Appends one entry for an action taken under a verified grant: the entry's
+    /// `agentDID`, `grantId` and `scopes` are the grant's, the log adds `seq`,
+    /// `timestamp`, `prevHash`, `hash` and the signature. Returns the entry once it is as
+    /// durable as the policy promises.
+    ///
+    /// `metadata` is the text of a JSON object (or `None`).
+    ///
+    /// # Errors
+    /// As [`AuditLog::append_fields`].
+    pub fn append(
+        &self,
+        action: &str,
+        grant: &VerifiedGrant<'_>,
+        result: &str,
+        metadata: Option<&str>,
+    ) -> Result<LogRecord, LogError> {
+        self.append_fields(&EntryFields {
+            action,
+            agent_did: grant.agent_did(),
+            grant_id: grant.grant_id(),
+            scopes: grant.scopes(),
+            result,
+            metadata,
+        })
+    }
+
+    /// Appends one entry whose subject fields the caller gives directly (tests, tools
+    /// without a verified grant) and returns it once it is as durable as the policy
+    /// promises.
     ///
     /// # Errors
     /// [`LogError::InvalidEntry`] (nothing written), [`LogError::LogFull`] (nothing

@@ -10,7 +10,7 @@ use super::util::{fields, key, log_path, tempdir};
 
 fn peer(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/peer-fixtures")
+        .join("../../fixtures/peer")
         .join(name)
 }
 
@@ -78,4 +78,37 @@ fn a_lost_head_is_an_error_not_a_fresh_chain() {
     std::fs::write(dir.path().join("audit.jsonl.synced"), "12").unwrap();
     let err = AuditLog::open(&path, key(), AuditLogConfig::new(FsyncPolicy::None)).unwrap_err();
     assert_eq!(err.code(), "CHAIN_HEAD_LOST");
+}
+
+#[test]
+fn append_takes_the_subject_from_a_verified_grant() {
+    use gx_storage::gx_core::provider::RustCrypto;
+    use gx_storage::gx_core::{DECODE_BUF_LEN, JwksSnapshot, UnixTime, Verifier, VerifierOptions};
+
+    let jwks = std::fs::read(peer("jwks.json")).unwrap();
+    let token = std::fs::read_to_string(peer("token.jwt")).unwrap();
+    let snap = JwksSnapshot::<RustCrypto>::parse(&jwks).unwrap();
+    let verifier = Verifier::new(&snap, VerifierOptions::new()).unwrap();
+    let mut buf = vec![0u8; DECODE_BUF_LEN];
+    let grant = verifier
+        .verify(token.trim(), UnixTime::from_secs(1_795_751_706), &mut buf)
+        .unwrap();
+
+    let dir = tempdir();
+    let path = log_path(&dir);
+    let log = AuditLog::open(&path, key(), AuditLogConfig::new(FsyncPolicy::EveryEntry)).unwrap();
+    let r = log
+        .append(
+            "tool:read_contacts",
+            &grant,
+            "success",
+            Some(r#"{"count":3}"#),
+        )
+        .unwrap();
+    let e = r.entry().unwrap();
+    assert!(e.entry.agent_did.eq_str("did:grantex:agent_1"));
+    assert!(e.entry.grant_id.eq_str("grnt_1"));
+    let scopes: Vec<String> = e.entry.scopes.iter().map(|s| s.to_string_lossy()).collect();
+    assert_eq!(scopes, ["read:contacts", "write:calendar"]);
+    assert!(r.line().contains(r#""agentDID":"did:grantex:agent_1","grantId":"grnt_1","scopes":["read:contacts","write:calendar"],"result":"success","metadata":{"count":3}"#), "{}", r.line());
 }
