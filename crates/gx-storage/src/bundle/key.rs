@@ -245,40 +245,33 @@ impl fmt::Debug for BundleKey {
     }
 }
 
-/// Decodes exactly 64 hex characters into 32 bytes, without branching on the digits'
-/// values more than the decoder has to, and without keeping partial copies around.
+/// Decodes exactly 64 hex characters into 32 bytes. A non-hex character is reported
+/// (by position) before a wrong length, so that the length reported is a count of hex
+/// digits.
 fn decode_hex32(text: &str) -> Result<Zeroizing<[u8; 32]>, KeyError> {
+    if let Some(position) = text.chars().position(|c| !c.is_ascii_hexdigit()) {
+        return Err(KeyError::NotHex { position });
+    }
     let b = text.as_bytes();
     if b.len() != 64 {
-        return Err(KeyError::WrongLength {
-            len: text.chars().count(),
-        });
+        return Err(KeyError::WrongLength { len: b.len() });
     }
     let mut out = Zeroizing::new([0u8; 32]);
-    for (i, (pair, slot)) in b.chunks_exact(2).zip(out.iter_mut()).enumerate() {
-        let (hi, lo) = match pair {
-            [h, l] => (nibble(*h), nibble(*l)),
-            _ => (None, None),
-        };
-        match (hi, lo) {
-            (Some(h), Some(l)) => *slot = (h << 4) | l,
-            (None, _) => return Err(KeyError::NotHex { position: 2 * i }),
-            (_, None) => {
-                return Err(KeyError::NotHex {
-                    position: 2 * i + 1,
-                });
-            }
+    for (pair, slot) in b.chunks_exact(2).zip(out.iter_mut()) {
+        if let [h, l] = pair {
+            *slot = (nibble(*h) << 4) | nibble(*l);
         }
     }
     Ok(out)
 }
 
-fn nibble(c: u8) -> Option<u8> {
+/// The value of an ASCII hex digit (already checked to be one).
+fn nibble(c: u8) -> u8 {
     match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        b'A'..=b'F' => c - b'A' + 10,
+        _ => 0,
     }
 }
 
@@ -309,7 +302,10 @@ mod tests {
             .parse::<BundleKey>()
             .unwrap_err();
         assert_eq!(e3, KeyError::NotHex { position: 63 });
-        for e in [e, e2, e3] {
+        // Multi-byte characters are counted as characters, and are not hex.
+        let e4 = BundleKey::from_hex(&format!("{}é", &HEX[..63])).unwrap_err();
+        assert_eq!(e4, KeyError::NotHex { position: 63 });
+        for e in [e, e2, e3, e4] {
             let shown = format!("{e} {e:?}");
             assert!(!shown.contains("4c963c72"), "{shown}");
         }
