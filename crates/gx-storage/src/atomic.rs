@@ -13,13 +13,14 @@
 //! 4. `fsync` the directory, so the rename itself survives a power cut.
 //!
 //! A crash between 1 and 3 leaves a stray `.<name>.<pid>.<n>.tmp` beside the target; it is
-//! never read, and the target is untouched. The whole content is handed in as one slice:
+//! never read, the target is untouched, and [`remove_stale_temps`] clears it later. The whole content is handed in as one slice:
 //! these files are small (a few KiB), and nothing is buffered beyond the caller's bytes.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -70,6 +71,42 @@ fn fill_and_rename(mut file: File, tmp: &Path, path: &Path, bytes: &[u8]) -> io:
 /// The I/O error of opening or syncing the directory.
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+/// Removes the temp files that [`write_atomic`] left beside `path` when a process died
+/// inside it: those whose writer process no longer exists. Liveness is read from
+/// `/proc/<pid>`; without `/proc`, nothing is removed. Temp files of this process and of
+/// live processes are left alone (they may be writes in flight). Best effort: errors
+/// are ignored, since a stray temp file harms nothing but disk space.
+pub(crate) fn remove_stale_temps(path: &Path) {
+    let (Some(name), Ok((dir, _))) = (path.file_name(), temp_path(path)) else {
+        return;
+    };
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return;
+    };
+    let own = std::process::id();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = temp_writer(file_name.as_bytes(), name.as_bytes()) else {
+            continue;
+        };
+        if pid != own && !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The writer's pid if `file_name` is `.<target>.<pid>.<n>.tmp`.
+fn temp_writer(file_name: &[u8], target: &[u8]) -> Option<u32> {
+    let rest = file_name.strip_prefix(b".")?.strip_prefix(target)?;
+    let middle = rest.strip_prefix(b".")?.strip_suffix(b".tmp")?;
+    let (pid, n) = core::str::from_utf8(middle).ok()?.split_once('.')?;
+    n.parse::<u64>().ok()?;
+    pid.parse().ok()
 }
 
 /// The directory holding `path` (`.` for a bare file name) and a fresh temp file name in it.
@@ -133,6 +170,32 @@ mod tests {
             })
             .count();
         assert_eq!(strays, 0);
+    }
+
+    #[test]
+    fn stale_temps_of_dead_writers_are_removed_and_others_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bundle.gx");
+        write_atomic(&path, b"live", PRIVATE_MODE).unwrap();
+        // No process has pid 2^32 - 1; pid 1 always runs; this process runs.
+        let dead = dir.path().join(format!(".bundle.gx.{}.7.tmp", u32::MAX));
+        let init = dir.path().join(".bundle.gx.1.7.tmp");
+        let own = dir
+            .path()
+            .join(format!(".bundle.gx.{}.7.tmp", std::process::id()));
+        let other_target = dir.path().join(format!(".cursor.{}.7.tmp", u32::MAX));
+        let not_ours = dir.path().join(format!(".bundle.gx.{}.tmp", u32::MAX));
+        for p in [&dead, &init, &own, &other_target, &not_ours] {
+            fs::write(p, b"").unwrap();
+        }
+        remove_stale_temps(&path);
+        assert!(!dead.exists());
+        for kept in [&init, &own, &other_target, &not_ours, &path] {
+            assert!(kept.exists(), "{} was removed", kept.display());
+        }
+        assert_eq!(temp_writer(b".a.12.3.tmp", b"a"), Some(12));
+        assert_eq!(temp_writer(b".a.12.tmp", b"a"), None);
+        assert_eq!(temp_writer(b".ab.12.3.tmp", b"a"), None);
     }
 
     #[test]

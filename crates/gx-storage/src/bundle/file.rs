@@ -52,7 +52,8 @@ impl BundleFile {
     /// Encrypts `bundle` with `key` and atomically replaces the file with it.
     ///
     /// A passphrase key runs Argon2id here (tens to hundreds of milliseconds); a raw key
-    /// costs only the AES-GCM pass and the fsyncs.
+    /// costs only the AES-GCM pass and the fsyncs. Afterwards, temp files that crashed
+    /// writers left beside the file are removed.
     ///
     /// # Errors
     /// [`BundleError::InvalidKey`] should the key not suit (cannot happen for keys made
@@ -62,10 +63,15 @@ impl BundleFile {
     pub fn store(&self, bundle: &ConsentBundle, key: &BundleKey) -> Result<(), BundleError> {
         let bytes = codec::seal(bundle, key)?;
         // Not `BundleError::io`: a missing directory is an I/O error here, not "no bundle".
-        atomic::write_atomic(&self.path, &bytes, PRIVATE_MODE).map_err(|source| BundleError::Io {
-            path: self.path.clone(),
-            source,
-        })
+        atomic::write_atomic(&self.path, &bytes, PRIVATE_MODE).map_err(|source| {
+            BundleError::Io {
+                path: self.path.clone(),
+                source,
+            }
+        })?;
+        // Temp files of writers that crashed earlier are garbage now.
+        atomic::remove_stale_temps(&self.path);
+        Ok(())
     }
 
     /// Reads and decrypts the bundle, whichever client wrote it.

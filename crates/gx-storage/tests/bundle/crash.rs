@@ -89,6 +89,19 @@ fn killed_inside_store_leaves_old_or_new() {
     let mut rng = XorShift(seed | 1);
     let mut inside_store = 0;
     let mut kept_old = 0;
+    let mut left_temp = 0;
+    let temps = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+            .count()
+    };
     for round in 0..ROUNDS {
         let mut child = Command::new(&exe)
             .args([
@@ -125,6 +138,7 @@ fn killed_inside_store_leaves_old_or_new() {
         let (what, n) = last.split_once(' ').unwrap();
         let n: u64 = n.parse().unwrap();
         let found = generation(&file);
+        left_temp += usize::from(temps() > 0);
         if what == "begin" {
             inside_store += 1;
             kept_old += usize::from(found + 1 == n);
@@ -136,11 +150,28 @@ fn killed_inside_store_leaves_old_or_new() {
             assert_eq!(found, n, "round {round}: killed after storing {n}");
         }
     }
+    let last_generation = generation(&file);
     eprintln!(
         "{inside_store} of {ROUNDS} kills landed inside store ({kept_old} left the old bundle); \
-         last generation {}; kill delays 0..{span} µs",
-        generation(&file)
+         last generation {last_generation}; {left_temp} rounds found a temp file; \
+         kill delays 0..{span} µs"
     );
+    // Kills before the rename leave temp files; the next store clears them.
+    let temps = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+            .count()
+    };
+    let stray = temps();
+    file.store(&bundle_with_id("gen_0"), &raw_key()).unwrap();
+    assert_eq!(temps(), 0, "{stray} stray temp files before the last store");
     // The property is only shown if kills really landed inside `store`, on both sides
     // of the rename: some left the old bundle, and the stores made progress.
     assert!(
@@ -148,5 +179,6 @@ fn killed_inside_store_leaves_old_or_new() {
         "only {inside_store} of {ROUNDS} kills hit a store"
     );
     assert!(kept_old > 0, "no kill landed before a rename");
-    assert!(generation(&file) > 0, "no store ever completed its rename");
+    assert!(last_generation > 0, "no store ever completed its rename");
+    assert!(left_temp > 0, "no kill left a temp file behind");
 }
