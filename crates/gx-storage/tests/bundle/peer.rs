@@ -77,3 +77,43 @@ fn a_peer_bundle_stored_again_is_migrated_to_gx_format() {
     assert!(format.is_gx());
     assert_is_fixture(&again);
 }
+
+/// Writes `plaintext` in the Python client's format, as that client does (AES-256-GCM,
+/// raw key, no associated data, base64 of nonce ‖ ciphertext ‖ tag).
+fn python_file(plaintext: &[u8], key_hex: &str) -> Vec<u8> {
+    use aes_gcm::Aes256Gcm;
+    use aes_gcm::aead::{Aead, KeyInit};
+    use base64ct::Encoding;
+    let key: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&key_hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let cipher = Aes256Gcm::new_from_slice(&key).unwrap();
+    let nonce = [7u8; 12];
+    let mut out = nonce.to_vec();
+    out.extend(cipher.encrypt((&nonce).into(), plaintext).unwrap());
+    base64ct::Base64::encode_string(&out).into_bytes()
+}
+
+#[test]
+fn decrypted_text_that_is_not_a_bundle_names_the_field() {
+    let key_hex = key_text();
+    let key_hex = key_hex.trim();
+    let mut v: serde_json::Value = serde_json::from_slice(&bundle_json()).unwrap();
+    v["offlineAuditKey"]["algorithm"] = 25519.into();
+    let mut file = python_file(&serde_json::to_vec(&v).unwrap(), key_hex);
+    let e = assert_code(
+        BundleFile::unseal(&mut file, &raw_key()),
+        "INVALID_BUNDLE_JSON",
+    );
+    assert!(e.to_string().contains("offlineAuditKey.algorithm"), "{e}");
+    let mut file = python_file(b"not json", key_hex);
+    assert_code(
+        BundleFile::unseal(&mut file, &raw_key()),
+        "INVALID_BUNDLE_JSON",
+    );
+    // A file holding a whole server response (fields under `data`) loads too.
+    let wrapped = serde_json::json!({ "data": serde_json::from_slice::<serde_json::Value>(&bundle_json()).unwrap() });
+    let mut file = python_file(&serde_json::to_vec(&wrapped).unwrap(), key_hex);
+    let (b, format) = BundleFile::unseal(&mut file, &raw_key()).unwrap();
+    assert_eq!((b, format), (bundle(), BundleFormat::Python));
+}
