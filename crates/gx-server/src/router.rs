@@ -225,7 +225,7 @@ pub(crate) async fn handle(
     tracing::info!(
         target: "gx_server::access",
         method = %method,
-        route = template,
+        route = %template,
         status = resp.status().as_u16(),
         latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         request_id = %request_id,

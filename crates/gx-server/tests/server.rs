@@ -5,6 +5,8 @@ mod client;
 #[path = "server/harness.rs"]
 mod harness;
 
+#[path = "server/bin.rs"]
+mod bin;
 #[path = "server/endpoints.rs"]
 mod endpoints;
 #[path = "server/interop.rs"]
@@ -17,3 +19,5 @@ mod lifecycle;
 mod restart;
 #[path = "server/sync.rs"]
 mod sync;
+#[path = "server/transport.rs"]
+mod transport;

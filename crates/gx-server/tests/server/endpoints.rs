@@ -7,7 +7,11 @@ use gx_server::{RateLimit, RateLimits};
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{assert_enveloped, claims, pem_der, start, start_with, sync_body};
+use gx_core::UnixTime;
+
+use crate::harness::{
+    assert_enveloped, claims, pem_der, start, start_with, sync_body, verify_with_gx_core,
+};
 
 #[tokio::test]
 async fn jwks_is_public() {
@@ -51,7 +55,7 @@ async fn create_returns_the_protocol_bundle() {
     let snap = &b["jwksSnapshot"];
     assert_eq!(snap["validUntil"], b["offlineExpiresAt"]);
     assert_eq!(
-        gx_core::UnixTime::parse_iso(b["offlineExpiresAt"].as_str().unwrap())
+        UnixTime::parse_iso(b["offlineExpiresAt"].as_str().unwrap())
             .unwrap()
             .as_secs(),
         exp
@@ -74,6 +78,14 @@ async fn create_returns_the_protocol_bundle() {
     .unwrap();
     assert_eq!(header["alg"], "RS256");
     assert_eq!(header["kid"], snap["keys"][0]["kid"]);
+    // The device's verifier (gx-core) accepts it against the bundle's own snapshot.
+    let now = UnixTime::from_secs(iat + 60);
+    verify_with_gx_core(
+        b["grantToken"].as_str().unwrap(),
+        snap,
+        t.server.base_url(),
+        now,
+    );
 }
 
 #[tokio::test]

@@ -223,3 +223,25 @@ pub(crate) fn assert_enveloped(body: &Value) {
     }
     assert_eq!(body.as_object().unwrap().len(), data.len() + 1);
 }
+
+/// Verifies a grant token as a device does: gx-core's verifier over a JWKS (or a bundle's
+/// `jwksSnapshot`) at `now`, with the issuer and a required scope enforced.
+pub(crate) fn verify_with_gx_core(token: &str, jwks: &Value, issuer: &str, now: UnixTime) {
+    let text = serde_json::to_string(jwks).unwrap();
+    let snapshot =
+        gx_core::JwksSnapshot::<gx_core::provider::RustCrypto>::parse(text.as_bytes()).unwrap();
+    let required = ["read:contacts"];
+    let options = gx_core::VerifierOptions::new()
+        .with_issuer(issuer)
+        .with_required_scopes(&required);
+    let verifier = gx_core::Verifier::new(&snapshot, options).unwrap();
+    let mut buf = vec![0u8; gx_core::DECODE_BUF_LEN];
+    let grant = verifier
+        .verify(token, now, &mut buf)
+        .expect("gx-core accepts the token");
+    let c = claims(token);
+    assert_eq!(grant.grant_id(), c["grnt"].as_str().unwrap());
+    assert_eq!(grant.agent_did(), c["agt"].as_str().unwrap());
+    assert_eq!(grant.jti(), c["jti"].as_str().unwrap());
+    assert_eq!(grant.developer_id(), c["dev"].as_str());
+}

@@ -4,7 +4,9 @@
 use hyper::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{ChainWriter, claims, start, sync_body};
+use gx_server::Clock as _;
+
+use crate::harness::{ChainWriter, claims, start, sync_body, verify_with_gx_core};
 
 fn kids(jwks: &Value) -> Vec<String> {
     jwks["keys"]
@@ -47,6 +49,10 @@ async fn state_survives_a_restart() {
     assert_eq!(jwks_after, jwks_before, "the signing key is persisted");
     assert!(kids(&jwks_after).contains(&token_kid(&token)));
     verify_token(&token, &jwks_after, &claims(&token));
+    // The issuer is the URL the token was issued under (port 0 moved; --public-url pins it).
+    let iss = claims(&token)["iss"].as_str().unwrap().to_owned();
+    assert_ne!(iss, t.server.public_url());
+    verify_with_gx_core(&token, &jwks_after, &iss, t.clock.now());
 
     let s = t
         .client
@@ -94,6 +100,8 @@ async fn rotation_keeps_old_tokens_verifiable() {
     let t = t.restart().await;
     let jwks = t.client.get("/.well-known/jwks.json").await.body;
     verify_token(&old_token, &jwks, &claims(&old_token));
+    let iss = claims(&old_token)["iss"].as_str().unwrap().to_owned();
+    verify_with_gx_core(&old_token, &jwks, &iss, t.clock.now());
     verify_token(
         after["grantToken"].as_str().unwrap(),
         &jwks,

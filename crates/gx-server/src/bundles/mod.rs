@@ -1,0 +1,67 @@
+//! Consent-bundle endpoints: create, refresh, revoke, revocation status, get, list, audit.
+//!
+//! Validation follows protocol.md: missing or mistyped fields answer 400 `BAD_REQUEST`,
+//! a malformed `offlineTTL` 400 `INVALID_TTL` and one above 168 h 422 `INVALID_TTL`,
+//! scopes not registered for the agent 422 `INVALID_SCOPES`, and anything that belongs to
+//! another developer 404 `NOT_FOUND`.
+
+mod issue;
+mod read;
+mod status;
+
+pub(crate) use issue::{create, refresh};
+pub(crate) use read::{audit, get, list};
+pub(crate) use status::{revocation_status, revoke};
+
+use serde_json::{Map, Value};
+
+use crate::api::ApiError;
+use crate::state::AppState;
+use crate::store::BundleRecord;
+
+/// Parses a request body that must be a JSON object (an empty body counts as `{}` when
+/// `empty_ok`).
+pub(crate) fn json_object(body: &[u8], empty_ok: bool) -> Result<Map<String, Value>, ApiError> {
+    if empty_ok && body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::bad_request("request body must be a JSON object")),
+        Err(_) => Err(ApiError::bad_request("request body is not valid JSON")),
+    }
+}
+
+fn required_str<'a>(
+    obj: &'a Map<String, Value>,
+    field: &str,
+    max: usize,
+) -> Result<&'a str, ApiError> {
+    match obj.get(field) {
+        Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= max => Ok(s),
+        Some(Value::String(_)) => Err(ApiError::bad_request(format!(
+            "{field} must be 1..{max} characters"
+        ))),
+        Some(_) => Err(ApiError::bad_request(format!("{field} must be a string"))),
+        None => Err(ApiError::bad_request(format!("{field} is required"))),
+    }
+}
+
+fn optional_str<'a>(
+    obj: &'a Map<String, Value>,
+    field: &str,
+    max: usize,
+) -> Result<Option<&'a str>, ApiError> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => required_str(obj, field, max).map(Some),
+    }
+}
+
+async fn find(state: &AppState, dev: &str, id: &str) -> Result<BundleRecord, ApiError> {
+    let (d, i) = (dev.to_owned(), id.to_owned());
+    state
+        .db(move |s| s.bundle(&d, &i))
+        .await?
+        .ok_or_else(|| ApiError::not_found("bundle"))
+}
