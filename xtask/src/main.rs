@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
+mod interop;
 mod tidy;
 
 const HELP: &str = "\
@@ -16,6 +17,7 @@ cargo xtask <command>
 
 commands:
   help        print this text
+  interop     run the published Python and npm clients against gx-server [--latest]
 ";
 
 fn main() -> Result<()> {
@@ -27,6 +29,7 @@ fn main() -> Result<()> {
             print!("{HELP}");
             Ok(())
         }
+        Some("interop") => interop::run(&sh, args),
         Some(other) => bail!("unknown command `{other}`\n\n{HELP}"),
     }
 }
