@@ -1,0 +1,97 @@
+//! Refresh in the middle of a backlog: nothing is rejected for a stale key, the chain
+//! continues under the new key.
+
+use gx_storage::{BundleFile, BundleKey};
+use gx_sync::{SyncErrorKind, SyncOptions};
+
+use super::harness::{self, Env};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_mid_backlog_loses_nothing() {
+    let env = Env::start().await;
+    let client = env.client();
+    let bundle = env.bundle(&client).await;
+    let id = bundle.bundle_id().to_owned();
+    let old_public = bundle.offline_audit_key().public_key.clone();
+    let file = BundleFile::new(env.path("bundle.gxb"));
+    let key = BundleKey::from_hex(&"17".repeat(32)).unwrap();
+    file.store(&bundle, &key).unwrap();
+    let log = harness::open_log(&env.path("audit.jsonl"), &bundle);
+
+    // Part of the backlog synced, the rest not: 300 entries, 120 confirmed.
+    harness::append(&log, &bundle, 120);
+    client
+        .sync(&log, &id, &SyncOptions::default(), |_| {})
+        .await
+        .unwrap();
+    harness::append(&log, &bundle, 180);
+    assert_eq!(log.unsynced_entries(), 180);
+
+    let outcome = client
+        .refresh_bundle(
+            &log,
+            &id,
+            &file,
+            &key,
+            &SyncOptions::default().with_batch_size(50),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.sync.accepted, 180);
+    assert_eq!(outcome.sync.cursor, 300);
+    assert_eq!(outcome.stale_entries, None);
+    assert_eq!(outcome.bundle.bundle_id(), id);
+    assert_ne!(outcome.bundle.offline_audit_key().public_key, old_public);
+    // The stored bundle is the new one.
+    let stored = file.load(&key).unwrap();
+    assert_eq!(stored, outcome.bundle);
+
+    // New entries are signed with the new key and continue the chain.
+    harness::append(&log, &outcome.bundle, 200);
+    let local_tail = harness::local_entries(&log);
+    let report = client
+        .sync(&log, &id, &SyncOptions::default(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.accepted, 200);
+    assert_eq!(report.cursor, 500);
+    let stored = harness::server_chain(&client, &id).await;
+    assert_eq!(stored.len(), 500);
+    assert!(
+        stored
+            .windows(2)
+            .all(|w| w[1].prev_hash == w[0].hash && w[1].seq == w[0].seq + 1)
+    );
+    // The tail the server holds is the local tail.
+    for (s, (seq, hash, _)) in stored.iter().rev().zip(local_tail.iter().rev()) {
+        assert_eq!((s.seq, &s.hash), (*seq, hash));
+    }
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bare_refresh_strands_unsynced_entries() {
+    // Why refresh_bundle syncs first: after a bare refresh the server refuses the old key.
+    let env = Env::start().await;
+    let client = env.client();
+    let bundle = env.bundle(&client).await;
+    let log = harness::open_log(&env.path("audit.jsonl"), &bundle);
+    harness::append(&log, &bundle, 10);
+    client.request_refresh(bundle.bundle_id()).await.unwrap();
+    let err = client
+        .sync(&log, bundle.bundle_id(), &SyncOptions::default(), |_| {})
+        .await
+        .unwrap_err();
+    match err.kind() {
+        SyncErrorKind::Rejected(api) => {
+            assert_eq!(api.code(), "INVALID_AUDIT_ENTRIES");
+            assert!(
+                api.errors().iter().any(|e| e.code == "INVALID_SIGNATURE"),
+                "{api}"
+            );
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    assert_eq!(log.synced_seq(), 0);
+    env.server.shutdown().await;
+}
