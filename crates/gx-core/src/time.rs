@@ -42,7 +42,7 @@ impl fmt::Display for TimeError {
 impl core::error::Error for TimeError {}
 
 /// The length of [`UnixTime::to_iso_bytes`]'s output: `YYYY-MM-DDTHH:MM:SS.sssZ`.
-pub const ISO_LEN: usize = 24;
+pub(crate) const ISO_LEN: usize = 24;
 
 const MS_PER_DAY: u64 = 86_400_000;
 /// 9999-12-31T23:59:59.999Z, the last instant `toISOString` writes with a 4-digit year.
@@ -264,7 +264,7 @@ fn put(dst: &mut [u8], mut v: u64) {
 }
 
 fn is_leap(y: u64) -> bool {
-    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+    y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400))
 }
 
 fn days_in_month(y: u64, m: u64) -> u64 {

@@ -3,4 +3,5 @@
 mod audit {
     mod chain;
     mod differential;
+    mod fast;
 }

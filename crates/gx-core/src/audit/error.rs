@@ -382,7 +382,7 @@ impl core::error::Error for ChainBreak {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::string::ToString;
+    use crate::audit::alloc::string::ToString;
 
     #[test]
     fn codes_are_stable_and_wire_codes_match_the_protocol() {

@@ -383,6 +383,7 @@ impl AuditVerifyingKey {
         self.verify_hash(&entry.hash, &entry.signature)
     }
 
+    #[cfg(feature = "batch")]
     pub(crate) fn dalek(&self) -> &VerifyingKey {
         &self.key
     }

@@ -346,9 +346,9 @@ impl<'a> SignedAuditEntry<'a> {
     /// # Errors
     /// [`WriteError::Metadata`] when the metadata exceeds working memory.
     #[cfg(feature = "alloc")]
-    pub fn to_json(&self) -> Result<alloc::string::String, WriteError> {
-        let mut v = alloc::vec::Vec::with_capacity(512);
+    pub fn to_json(&self) -> Result<super::alloc::string::String, WriteError> {
+        let mut v = super::alloc::vec::Vec::with_capacity(512);
         self.put_json(&mut v)?;
-        alloc::string::String::from_utf8(v).map_err(|_| WriteError::Full)
+        super::alloc::string::String::from_utf8(v).map_err(|_| WriteError::Full)
     }
 }

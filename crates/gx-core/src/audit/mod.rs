@@ -32,6 +32,8 @@
 #[cfg(any(test, feature = "alloc"))]
 extern crate alloc;
 
+#[cfg(any(feature = "batch", feature = "std"))]
+mod batch;
 mod chain;
 mod entry;
 mod error;
@@ -42,6 +44,10 @@ mod line;
 mod sink;
 mod text;
 
+#[cfg(feature = "batch")]
+pub use batch::{BatchChainVerifier, SIGNATURE_BATCH};
+#[cfg(feature = "std")]
+pub use batch::verify_chain_parallel;
 pub use chain::{ChainAnchor, ChainHead, ChainVerifier};
 pub use entry::{
     AsciiBuf, AuditEntry, EntryHash, EntrySignature, GENESIS_PREV_HASH, MAX_SEQ, PrevHash,

@@ -68,8 +68,8 @@ impl<W: embedded_io::Write + ?Sized> Sink for IoSink<'_, W> {
     }
 }
 
-#[cfg(feature = "alloc")]
-impl Sink for alloc::vec::Vec<u8> {
+#[cfg(any(test, feature = "alloc"))]
+impl Sink for super::alloc::vec::Vec<u8> {
     fn put(&mut self, bytes: &[u8]) -> Result<(), WriteError> {
         self.extend_from_slice(bytes);
         Ok(())

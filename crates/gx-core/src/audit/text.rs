@@ -111,7 +111,7 @@ impl<'a> AuditStr<'a> {
 
     /// The value as an owned string (lone surrogates as U+FFFD).
     #[cfg(feature = "alloc")]
-    pub fn to_string_lossy(&self) -> alloc::string::String {
+    pub fn to_string_lossy(&self) -> super::alloc::string::String {
         self.chars().collect()
     }
 
@@ -350,13 +350,13 @@ impl<'a> Metadata<'a> {
     /// # Errors
     /// [`MetadataError`] only if the text was not validated (cannot happen).
     #[cfg(feature = "alloc")]
-    pub fn to_canonical_string(&self) -> Result<alloc::string::String, MetadataError> {
-        let mut v = alloc::vec::Vec::with_capacity(self.text.len());
+    pub fn to_canonical_string(&self) -> Result<super::alloc::string::String, MetadataError> {
+        let mut v = super::alloc::vec::Vec::with_capacity(self.text.len());
         self.put_canonical(&mut v).map_err(|e| match e {
             WriteError::Metadata(m) => m,
             _ => MetadataError::TooComplex,
         })?;
-        alloc::string::String::from_utf8(v).map_err(|_| MetadataError::TooComplex)
+        super::alloc::string::String::from_utf8(v).map_err(|_| MetadataError::TooComplex)
     }
 
     pub(crate) fn put_canonical<S: Sink + ?Sized>(&self, out: &mut S) -> Result<(), WriteError> {
@@ -385,7 +385,7 @@ pub(crate) fn canonicalize<S: Sink + ?Sized>(
     } else {
         #[cfg(feature = "alloc")]
         {
-            let mut pool = alloc::vec![Member::default(); slots];
+            let mut pool = super::alloc::vec![Member::default(); slots];
             Canonicalizer::new(text, style, &mut pool)
                 .excluding_top_level(exclude_top)
                 .write(out)

@@ -240,14 +240,10 @@ impl<'t, 'p> Canonicalizer<'t, 'p> {
                 }
                 g += 1;
             }
-            if let (Some(&first), Some(&last)) = (members.get(k), members.get(g - 1)) {
-                if let Some(slot) = members.get_mut(kept) {
-                    *slot = Member {
-                        value_start: last.value_start,
-                        value_end: last.value_end,
-                        ..first
-                    };
-                }
+            if let (Some(&first), Some(&last)) = (members.get(k), members.get(g - 1))
+                && let Some(slot) = members.get_mut(kept)
+            {
+                *slot = Member { value_start: last.value_start, value_end: last.value_end, ..first };
             }
             kept += 1;
             k = g;

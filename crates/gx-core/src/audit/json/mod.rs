@@ -199,11 +199,10 @@ impl Iterator for Units<'_> {
                     if (0xD800..0xDC00).contains(&u)
                         && b.get(self.i) == Some(&b'\\')
                         && b.get(self.i + 1) == Some(&b'u')
+                        && let Some(lo @ 0xDC00..=0xDFFF) = hex4(b, self.i + 2)
                     {
-                        if let Some(lo @ 0xDC00..=0xDFFF) = hex4(b, self.i + 2) {
-                            self.i += 6;
-                            return Some(0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00));
-                        }
+                        self.i += 6;
+                        return Some(0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00));
                     }
                     u
                 }
@@ -410,10 +409,10 @@ mod tests {
 
     #[test]
     fn units_decode_escapes_pairs_and_lone_surrogates() {
-        let got: std::vec::Vec<u32> =
+        let got: crate::audit::alloc::vec::Vec<u32> =
             Units::new(br#"a\n\u00e9\ud83d\ude00\ud800x\udc00\/"#).collect();
         assert_eq!(got, [0x61, 0x0a, 0xe9, 0x1f600, 0xd800, 0x78, 0xdc00, 0x2f]);
-        let raw: std::vec::Vec<u32> = Units::new("é😀".as_bytes()).collect();
+        let raw: crate::audit::alloc::vec::Vec<u32> = Units::new("é😀".as_bytes()).collect();
         assert_eq!(raw, [0xe9, 0x1f600]);
     }
 
@@ -463,10 +462,10 @@ mod tests {
             MetadataError::ForbiddenKey
         );
         assert!(validate_object(br#"{"constructor":{"x":{"prototype":1}}}"#).is_ok());
-        let mut deep = std::vec::Vec::new();
+        let mut deep = crate::audit::alloc::vec::Vec::new();
         deep.extend(core::iter::repeat_n(b'[', MAX_DEPTH));
         deep.extend(core::iter::repeat_n(b']', MAX_DEPTH));
-        let mut text = std::vec::Vec::from(&b"{\"a\":"[..]);
+        let mut text = crate::audit::alloc::vec::Vec::from(&b"{\"a\":"[..]);
         text.extend_from_slice(&deep);
         text.push(b'}');
         assert_eq!(validate_object(&text).unwrap_err(), MetadataError::TooDeep);

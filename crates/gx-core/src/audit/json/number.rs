@@ -164,8 +164,8 @@ fn shortest_digits(js: &[u8]) -> ([u8; 24], usize, i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::string::String;
-    use std::vec::Vec;
+    use crate::audit::alloc::string::String;
+    use crate::audit::alloc::vec::Vec;
 
     fn js(t: &str) -> String {
         let mut v = Vec::new();

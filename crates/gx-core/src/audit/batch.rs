@@ -1,0 +1,203 @@
+//! Faster signature checks for long chains: batched Ed25519 verification (feature
+//! `batch`) and chunked verification on several threads (feature `std`).
+//!
+//! Both report exactly what [`ChainVerifier`] reports: the first failing entry in chain
+//! order, with the same code. A failed batch is re-checked entry by entry to find it.
+//!
+//! Batched verification (`ed25519_dalek::verify_batch`) uses the cofactored equation
+//! with random-looking (transcript-derived) weights; it can accept a crafted signature
+//! that single verification rejects (mixed small-order components). That only matters
+//! for signatures an attacker made with the key holder's cooperation; use
+//! [`ChainVerifier`] when single-signature semantics must hold exactly.
+
+use super::alloc::vec::Vec;
+use super::chain::{ChainAnchor, ChainHead};
+#[cfg(feature = "batch")]
+use super::chain::ChainVerifier;
+#[cfg(feature = "std")]
+use super::chain::{Links, check_entry_hash};
+use super::entry::{EntryHash, EntrySignature, SignedAuditEntry};
+use super::error::{BreakCode, ChainBreak};
+use super::keys::AuditVerifyingKey;
+
+/// How many signatures one batch checks.
+#[cfg(feature = "batch")]
+pub const SIGNATURE_BATCH: usize = 64;
+
+/// Checks signatures over hashes; on failure, the position of the first bad one.
+fn verify_signatures(key: &AuditVerifyingKey, items: &[(EntryHash, EntrySignature)]) -> Result<(), usize> {
+    #[cfg(feature = "batch")]
+    {
+        for (c, chunk) in items.chunks(SIGNATURE_BATCH).enumerate() {
+            let hex: Vec<_> = chunk.iter().map(|(h, _)| h.to_hex()).collect();
+            let msgs: Vec<&[u8]> = hex.iter().map(|h| h.as_bytes()).collect();
+            let sigs: Vec<_> =
+                chunk.iter().map(|(_, s)| ed25519_dalek::Signature::from_bytes(s.as_bytes())).collect();
+            let keys: Vec<_> = chunk.iter().map(|_| *key.dalek()).collect();
+            if ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_err() {
+                let bad = chunk.iter().position(|(h, s)| key.verify_hash(h, s).is_err());
+                // A batch that fails while every single check passes cannot happen;
+                // blame the chunk's first entry rather than pass it.
+                return Err(c * SIGNATURE_BATCH + bad.unwrap_or(0));
+            }
+        }
+        Ok(())
+    }
+    #[cfg(not(feature = "batch"))]
+    {
+        match items.iter().position(|(h, s)| key.verify_hash(h, s).is_err()) {
+            Some(i) => Err(i),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A [`ChainVerifier`] that checks signatures in batches of [`SIGNATURE_BATCH`]
+/// (feature `batch`). Memory: one batch of pending hashes and signatures (about 8 KiB).
+///
+/// [`push`](Self::push) may accept an entry whose signature is still pending; only
+/// [`finish`](Self::finish) says the whole chain is good. Breaks are still reported
+/// in chain order: a signature failure found late is reported before a later link break.
+#[cfg(feature = "batch")]
+#[derive(Debug)]
+pub struct BatchChainVerifier<'k> {
+    links: ChainVerifier<'static>,
+    key: &'k AuditVerifyingKey,
+    pending: Vec<(u64, u64, EntryHash, EntrySignature)>,
+    broken: Option<ChainBreak>,
+}
+
+#[cfg(feature = "batch")]
+impl<'k> BatchChainVerifier<'k> {
+    /// A verifier from `anchor` under `key`.
+    pub fn new(anchor: ChainAnchor, key: &'k AuditVerifyingKey) -> Self {
+        Self {
+            links: ChainVerifier::dangerous_links_only(anchor),
+            key,
+            pending: Vec::with_capacity(SIGNATURE_BATCH),
+            broken: None,
+        }
+    }
+
+    /// Checks the next entry (its signature possibly later).
+    ///
+    /// # Errors
+    /// The chain's first [`ChainBreak`] found so far.
+    pub fn push(&mut self, e: &SignedAuditEntry<'_>) -> Result<(), ChainBreak> {
+        if let Some(b) = self.broken {
+            return Err(b);
+        }
+        let index = self.links.entries();
+        match self.links.push(e) {
+            Ok(()) => {
+                self.pending.push((index, e.entry.seq, e.hash, e.signature));
+                if self.pending.len() >= SIGNATURE_BATCH {
+                    self.flush()?;
+                }
+                Ok(())
+            }
+            Err(mut b) => {
+                self.flush()?;
+                // The serial order checks this entry's signature before its links.
+                if matches!(b.code, BreakCode::SeqGap | BreakCode::BrokenChain | BreakCode::BadGenesis)
+                    && self.key.verify_hash(&e.hash, &e.signature).is_err()
+                {
+                    b.code = BreakCode::InvalidSignature;
+                }
+                self.broken = Some(b);
+                Err(b)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), ChainBreak> {
+        let items: Vec<_> = self.pending.iter().map(|&(_, _, h, s)| (h, s)).collect();
+        let failed =
+            verify_signatures(self.key, &items).err().and_then(|k| self.pending.get(k).copied());
+        self.pending.clear();
+        match failed {
+            Some((index, seq, _, _)) => {
+                let b = ChainBreak { index, seq: Some(seq), code: BreakCode::InvalidSignature };
+                self.broken = Some(b);
+                Err(b)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Checks what is pending and ends verification.
+    ///
+    /// # Errors
+    /// The chain's first [`ChainBreak`].
+    pub fn finish(mut self) -> Result<ChainHead, ChainBreak> {
+        if let Some(b) = self.broken {
+            return Err(b);
+        }
+        self.flush()?;
+        self.links.finish()
+    }
+}
+
+/// Verifies a whole chain held in memory on `threads` threads (std::thread::scope):
+/// shapes, hashes and signatures in parallel chunks (batched with feature `batch`),
+/// `seq` and links in one cheap pass. Reports what [`ChainVerifier`] would.
+///
+/// # Errors
+/// The chain's first [`ChainBreak`].
+#[cfg(feature = "std")]
+pub fn verify_chain_parallel(
+    anchor: ChainAnchor,
+    key: &AuditVerifyingKey,
+    entries: &[SignedAuditEntry<'_>],
+    threads: usize,
+) -> Result<ChainHead, ChainBreak> {
+    let threads = threads.clamp(1, entries.len().max(1));
+    let chunk = entries.len().div_ceil(threads).max(1);
+    let (entry_fail, link_fail) = std::thread::scope(|s| {
+        let workers: Vec<_> = entries
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| s.spawn(move || check_chunk(key, part).map(|(i, code)| (c * chunk + i, code))))
+            .collect();
+        let mut links = Links::new(anchor);
+        let mut link_fail = None;
+        for (i, e) in entries.iter().enumerate() {
+            if let Err(code) = links.check(e.entry.seq, e.entry.prev_hash) {
+                link_fail = Some((i, code));
+                break;
+            }
+            links.advance(e.entry.seq, e.hash);
+        }
+        let entry_fail = workers.into_iter().filter_map(|w| w.join().ok().flatten()).min_by_key(|f| f.0);
+        (entry_fail, link_fail)
+    });
+    // At the same index the per-entry checks come first, as in `ChainVerifier`.
+    let first = match (entry_fail, link_fail) {
+        (Some(e), Some(l)) => Some(if e.0 <= l.0 { e } else { l }),
+        (e, l) => e.or(l),
+    };
+    if let Some((i, code)) = first {
+        let seq = entries.get(i).map(|e| e.entry.seq);
+        return Err(ChainBreak { index: i as u64, seq, code });
+    }
+    let last = match entries.last() {
+        Some(e) => Some((e.entry.seq, e.hash)),
+        None => match anchor {
+            ChainAnchor::Genesis => None,
+            ChainAnchor::After { seq, hash } => Some((seq, hash)),
+        },
+    };
+    Ok(ChainHead { entries: entries.len() as u64, last })
+}
+
+/// First per-entry failure in a chunk (shape, hash, then signatures before it).
+#[cfg(feature = "std")]
+fn check_chunk(key: &AuditVerifyingKey, part: &[SignedAuditEntry<'_>]) -> Option<(usize, BreakCode)> {
+    let hash_fail = part.iter().enumerate().find_map(|(i, e)| check_entry_hash(e).err().map(|c| (i, c)));
+    let upto = hash_fail.map_or(part.len(), |f| f.0);
+    let items: Vec<_> = part.iter().take(upto).map(|e| (e.hash, e.signature)).collect();
+    match verify_signatures(key, &items) {
+        Err(i) => Some((i, BreakCode::InvalidSignature)),
+        Ok(()) => hash_fail,
+    }
+}
