@@ -4,4 +4,5 @@ mod audit {
     mod chain;
     mod differential;
     mod fast;
+    mod vectors;
 }
