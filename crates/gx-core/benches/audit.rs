@@ -46,16 +46,23 @@ fn chain<'a>(key: &AuditSigningKey, metas: &'a [String]) -> Vec<SignedAuditEntry
 fn bench(c: &mut Criterion) {
     let key = AuditSigningKey::from_bytes(&[42; 32]);
     let vk = key.verifying_key();
-    let metas: Vec<String> =
-        (0..CHAIN).map(|i| format!(r#"{{"i":{i},"tool":"contacts","count":42}}"#)).collect();
+    let metas: Vec<String> = (0..CHAIN)
+        .map(|i| format!(r#"{{"i":{i},"tool":"contacts","count":42}}"#))
+        .collect();
     let entries = chain(&key, &metas);
     let lines: Vec<String> = entries.iter().map(|e| e.to_json().unwrap()).collect();
 
-    let one = entry(1, r#"{"i":0,"tool":"contacts","count":42}"#, PrevHash::Genesis);
+    let one = entry(
+        1,
+        r#"{"i":0,"tool":"contacts","count":42}"#,
+        PrevHash::Genesis,
+    );
     let mut g = c.benchmark_group("entry");
     g.throughput(Throughput::Elements(1));
     g.bench_function("hash", |b| b.iter(|| entry_hash(black_box(&one)).unwrap()));
-    g.bench_function("sign", |b| b.iter(|| key.sign_entry(black_box(one)).unwrap()));
+    g.bench_function("sign", |b| {
+        b.iter(|| key.sign_entry(black_box(one)).unwrap())
+    });
     g.bench_function("parse_line", |b| {
         b.iter(|| SignedAuditEntry::parse_line(black_box(lines[0].as_bytes())).unwrap())
     });

@@ -4,5 +4,6 @@ mod audit {
     mod chain;
     mod differential;
     mod fast;
+    mod line;
     mod vectors;
 }

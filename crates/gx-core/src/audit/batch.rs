@@ -11,9 +11,9 @@
 //! [`ChainVerifier`] when single-signature semantics must hold exactly.
 
 use super::alloc::vec::Vec;
-use super::chain::{ChainAnchor, ChainHead};
 #[cfg(feature = "batch")]
 use super::chain::ChainVerifier;
+use super::chain::{ChainAnchor, ChainHead};
 #[cfg(feature = "std")]
 use super::chain::{Links, check_entry_hash};
 use super::entry::{EntryHash, EntrySignature, SignedAuditEntry};
@@ -25,17 +25,24 @@ use super::keys::AuditVerifyingKey;
 pub const SIGNATURE_BATCH: usize = 64;
 
 /// Checks signatures over hashes; on failure, the position of the first bad one.
-fn verify_signatures(key: &AuditVerifyingKey, items: &[(EntryHash, EntrySignature)]) -> Result<(), usize> {
+fn verify_signatures(
+    key: &AuditVerifyingKey,
+    items: &[(EntryHash, EntrySignature)],
+) -> Result<(), usize> {
     #[cfg(feature = "batch")]
     {
         for (c, chunk) in items.chunks(SIGNATURE_BATCH).enumerate() {
             let hex: Vec<_> = chunk.iter().map(|(h, _)| h.to_hex()).collect();
             let msgs: Vec<&[u8]> = hex.iter().map(|h| h.as_bytes()).collect();
-            let sigs: Vec<_> =
-                chunk.iter().map(|(_, s)| ed25519_dalek::Signature::from_bytes(s.as_bytes())).collect();
+            let sigs: Vec<_> = chunk
+                .iter()
+                .map(|(_, s)| ed25519_dalek::Signature::from_bytes(s.as_bytes()))
+                .collect();
             let keys: Vec<_> = chunk.iter().map(|_| *key.dalek()).collect();
             if ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_err() {
-                let bad = chunk.iter().position(|(h, s)| key.verify_hash(h, s).is_err());
+                let bad = chunk
+                    .iter()
+                    .position(|(h, s)| key.verify_hash(h, s).is_err());
                 // A batch that fails while every single check passes cannot happen;
                 // blame the chunk's first entry rather than pass it.
                 return Err(c * SIGNATURE_BATCH + bad.unwrap_or(0));
@@ -45,7 +52,10 @@ fn verify_signatures(key: &AuditVerifyingKey, items: &[(EntryHash, EntrySignatur
     }
     #[cfg(not(feature = "batch"))]
     {
-        match items.iter().position(|(h, s)| key.verify_hash(h, s).is_err()) {
+        match items
+            .iter()
+            .position(|(h, s)| key.verify_hash(h, s).is_err())
+        {
             Some(i) => Err(i),
             None => Ok(()),
         }
@@ -99,8 +109,10 @@ impl<'k> BatchChainVerifier<'k> {
             Err(mut b) => {
                 self.flush()?;
                 // The serial order checks this entry's signature before its links.
-                if matches!(b.code, BreakCode::SeqGap | BreakCode::BrokenChain | BreakCode::BadGenesis)
-                    && self.key.verify_hash(&e.hash, &e.signature).is_err()
+                if matches!(
+                    b.code,
+                    BreakCode::SeqGap | BreakCode::BrokenChain | BreakCode::BadGenesis
+                ) && self.key.verify_hash(&e.hash, &e.signature).is_err()
                 {
                     b.code = BreakCode::InvalidSignature;
                 }
@@ -112,12 +124,17 @@ impl<'k> BatchChainVerifier<'k> {
 
     fn flush(&mut self) -> Result<(), ChainBreak> {
         let items: Vec<_> = self.pending.iter().map(|&(_, _, h, s)| (h, s)).collect();
-        let failed =
-            verify_signatures(self.key, &items).err().and_then(|k| self.pending.get(k).copied());
+        let failed = verify_signatures(self.key, &items)
+            .err()
+            .and_then(|k| self.pending.get(k).copied());
         self.pending.clear();
         match failed {
             Some((index, seq, _, _)) => {
-                let b = ChainBreak { index, seq: Some(seq), code: BreakCode::InvalidSignature };
+                let b = ChainBreak {
+                    index,
+                    seq: Some(seq),
+                    code: BreakCode::InvalidSignature,
+                };
                 self.broken = Some(b);
                 Err(b)
             }
@@ -157,7 +174,9 @@ pub fn verify_chain_parallel(
         let workers: Vec<_> = entries
             .chunks(chunk)
             .enumerate()
-            .map(|(c, part)| s.spawn(move || check_chunk(key, part).map(|(i, code)| (c * chunk + i, code))))
+            .map(|(c, part)| {
+                s.spawn(move || check_chunk(key, part).map(|(i, code)| (c * chunk + i, code)))
+            })
             .collect();
         let mut links = Links::new(anchor);
         let mut link_fail = None;
@@ -168,7 +187,10 @@ pub fn verify_chain_parallel(
             }
             links.advance(e.entry.seq, e.hash);
         }
-        let entry_fail = workers.into_iter().filter_map(|w| w.join().ok().flatten()).min_by_key(|f| f.0);
+        let entry_fail = workers
+            .into_iter()
+            .filter_map(|w| w.join().ok().flatten())
+            .min_by_key(|f| f.0);
         (entry_fail, link_fail)
     });
     // At the same index the per-entry checks come first, as in `ChainVerifier`.
@@ -178,7 +200,11 @@ pub fn verify_chain_parallel(
     };
     if let Some((i, code)) = first {
         let seq = entries.get(i).map(|e| e.entry.seq);
-        return Err(ChainBreak { index: i as u64, seq, code });
+        return Err(ChainBreak {
+            index: i as u64,
+            seq,
+            code,
+        });
     }
     let last = match entries.last() {
         Some(e) => Some((e.entry.seq, e.hash)),
@@ -187,15 +213,28 @@ pub fn verify_chain_parallel(
             ChainAnchor::After { seq, hash } => Some((seq, hash)),
         },
     };
-    Ok(ChainHead { entries: entries.len() as u64, last })
+    Ok(ChainHead {
+        entries: entries.len() as u64,
+        last,
+    })
 }
 
 /// First per-entry failure in a chunk (shape, hash, then signatures before it).
 #[cfg(feature = "std")]
-fn check_chunk(key: &AuditVerifyingKey, part: &[SignedAuditEntry<'_>]) -> Option<(usize, BreakCode)> {
-    let hash_fail = part.iter().enumerate().find_map(|(i, e)| check_entry_hash(e).err().map(|c| (i, c)));
+fn check_chunk(
+    key: &AuditVerifyingKey,
+    part: &[SignedAuditEntry<'_>],
+) -> Option<(usize, BreakCode)> {
+    let hash_fail = part
+        .iter()
+        .enumerate()
+        .find_map(|(i, e)| check_entry_hash(e).err().map(|c| (i, c)));
     let upto = hash_fail.map_or(part.len(), |f| f.0);
-    let items: Vec<_> = part.iter().take(upto).map(|e| (e.hash, e.signature)).collect();
+    let items: Vec<_> = part
+        .iter()
+        .take(upto)
+        .map(|e| (e.hash, e.signature))
+        .collect();
     match verify_signatures(key, &items) {
         Err(i) => Some((i, BreakCode::InvalidSignature)),
         Ok(()) => hash_fail,

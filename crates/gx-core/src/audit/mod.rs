@@ -44,10 +44,10 @@ mod line;
 mod sink;
 mod text;
 
-#[cfg(feature = "batch")]
-pub use batch::{BatchChainVerifier, SIGNATURE_BATCH};
 #[cfg(feature = "std")]
 pub use batch::verify_chain_parallel;
+#[cfg(feature = "batch")]
+pub use batch::{BatchChainVerifier, SIGNATURE_BATCH};
 pub use chain::{ChainAnchor, ChainHead, ChainVerifier};
 pub use entry::{
     AsciiBuf, AuditEntry, EntryHash, EntrySignature, GENESIS_PREV_HASH, MAX_SEQ, PrevHash,

@@ -376,7 +376,11 @@ fn metadata_and_hashes_match_node_byte_for_byte() {
         let n = meta
             .write_canonical(&mut buf)
             .unwrap_or_else(|e| panic!("{m}: {e}"));
-        assert_eq!(core::str::from_utf8(&buf[..n]).unwrap(), *want, "input: {m}");
+        assert_eq!(
+            core::str::from_utf8(&buf[..n]).unwrap(),
+            *want,
+            "input: {m}"
+        );
     }
     for (line, want) in entries.iter().zip(&expected[metas.len()..]) {
         let e = gx_core::audit::SignedAuditEntry::parse_line(line.as_bytes())

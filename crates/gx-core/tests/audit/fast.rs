@@ -8,7 +8,10 @@ use gx_core::audit::{
 const SCOPES: &[&str] = &["read:contacts", "write:calendar"];
 
 /// A valid chain of `n` entries signed with a fixed test key.
-pub(crate) fn make_chain<'a>(key: &AuditSigningKey, metas: &'a [String]) -> Vec<SignedAuditEntry<'a>> {
+pub(crate) fn make_chain<'a>(
+    key: &AuditSigningKey,
+    metas: &'a [String],
+) -> Vec<SignedAuditEntry<'a>> {
     let mut prev = PrevHash::Genesis;
     let mut out = Vec::with_capacity(metas.len());
     for (i, m) in metas.iter().enumerate() {
@@ -31,7 +34,9 @@ pub(crate) fn make_chain<'a>(key: &AuditSigningKey, metas: &'a [String]) -> Vec<
 }
 
 pub(crate) fn metas(n: usize) -> Vec<String> {
-    (0..n).map(|i| format!(r#"{{"i":{i},"tool":"contacts","ok":true}}"#)).collect()
+    (0..n)
+        .map(|i| format!(r#"{{"i":{i},"tool":"contacts","ok":true}}"#))
+        .collect()
 }
 
 fn serial(entries: &[SignedAuditEntry<'_>], key: &AuditSigningKey) -> Result<u64, ChainBreak> {
@@ -46,7 +51,10 @@ fn serial(entries: &[SignedAuditEntry<'_>], key: &AuditSigningKey) -> Result<u64
 }
 
 /// Tampered variants: bad signature, bad link with a valid signature, both.
-fn variants<'a>(key: &AuditSigningKey, chain: &[SignedAuditEntry<'a>]) -> Vec<Vec<SignedAuditEntry<'a>>> {
+fn variants<'a>(
+    key: &AuditSigningKey,
+    chain: &[SignedAuditEntry<'a>],
+) -> Vec<Vec<SignedAuditEntry<'a>>> {
     let mut out = vec![chain.to_vec()];
     for k in [0, 1, 63, 64, 65, 130, chain.len() - 1] {
         let mut bad_sig = chain.to_vec();
@@ -117,7 +125,8 @@ fn parallel_verification_reports_what_the_serial_one_does() {
     let chain = make_chain(&key, &m);
     for threads in [1, 2, 3, 7] {
         for v in variants(&key, &chain) {
-            let got = verify_chain_parallel(ChainAnchor::Genesis, &vk, &v, threads).map(|h| h.entries);
+            let got =
+                verify_chain_parallel(ChainAnchor::Genesis, &vk, &v, threads).map(|h| h.entries);
             assert_eq!(got, serial(&v, &key), "threads {threads}");
         }
     }

@@ -20,7 +20,10 @@ fn metadata_vectors_canonicalise_like_node() {
         let input = v["input"].as_str().unwrap();
         let want = v["canonical"].as_str().unwrap();
         let mut buf = [0u8; 4096];
-        let len = Metadata::parse(input).unwrap().write_canonical(&mut buf).unwrap();
+        let len = Metadata::parse(input)
+            .unwrap()
+            .write_canonical(&mut buf)
+            .unwrap();
         assert_eq!(core::str::from_utf8(&buf[..len]).unwrap(), want, "{input}");
         n += 1;
     }
@@ -59,23 +62,50 @@ fn keys_read_and_write_every_form() {
     assert_eq!(AuditVerifyingKey::from_jwk(JWK).unwrap(), vk);
     let jwk: serde_json::Value = serde_json::from_str(JWK).unwrap();
     assert_eq!(vk.jwk_x().as_str(), jwk["x"].as_str().unwrap());
-    assert_eq!(AuditVerifyingKey::from_jwk_x(vk.jwk_x().as_str()).unwrap(), vk);
-    assert_eq!(AuditVerifyingKey::from_jwk(vk.to_jwk().as_str()).unwrap(), vk);
+    assert_eq!(
+        AuditVerifyingKey::from_jwk_x(vk.jwk_x().as_str()).unwrap(),
+        vk
+    );
+    assert_eq!(
+        AuditVerifyingKey::from_jwk(vk.to_jwk().as_str()).unwrap(),
+        vk
+    );
     assert_eq!(AuditVerifyingKey::from_bytes(&vk.to_bytes()).unwrap(), vk);
     // Secrets never show in Debug.
     let dbg = format!("{sk:?}");
-    assert!(dbg.contains("redacted") && !dbg.contains(jwk["d"].as_str().unwrap()), "{dbg}");
+    assert!(
+        dbg.contains("redacted") && !dbg.contains(jwk["d"].as_str().unwrap()),
+        "{dbg}"
+    );
 }
 
 #[test]
 fn malformed_keys_are_refused_with_their_code() {
-    assert_eq!(AuditSigningKey::from_pkcs8_pem(SPKI).unwrap_err(), KeyError::Pem);
-    assert_eq!(AuditVerifyingKey::from_spki_pem(PKCS8).unwrap_err(), KeyError::Pem);
-    assert_eq!(AuditVerifyingKey::from_spki_pem("").unwrap_err(), KeyError::Pem);
+    assert_eq!(
+        AuditSigningKey::from_pkcs8_pem(SPKI).unwrap_err(),
+        KeyError::Pem
+    );
+    assert_eq!(
+        AuditVerifyingKey::from_spki_pem(PKCS8).unwrap_err(),
+        KeyError::Pem
+    );
+    assert_eq!(
+        AuditVerifyingKey::from_spki_pem("").unwrap_err(),
+        KeyError::Pem
+    );
     let junk = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
-    assert_eq!(AuditVerifyingKey::from_spki_pem(junk).unwrap_err(), KeyError::Der);
-    assert_eq!(AuditVerifyingKey::from_spki_der(&[0; 44]).unwrap_err(), KeyError::Der);
-    assert_eq!(AuditSigningKey::from_pkcs8_der(&[0; 48]).unwrap_err(), KeyError::Der);
+    assert_eq!(
+        AuditVerifyingKey::from_spki_pem(junk).unwrap_err(),
+        KeyError::Der
+    );
+    assert_eq!(
+        AuditVerifyingKey::from_spki_der(&[0; 44]).unwrap_err(),
+        KeyError::Der
+    );
+    assert_eq!(
+        AuditSigningKey::from_pkcs8_der(&[0; 48]).unwrap_err(),
+        KeyError::Der
+    );
     for jwk in [
         r#"{"kty":"RSA","crv":"Ed25519","x":"ebVWLo_mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmQ"}"#,
         r#"{"kty":"OKP","crv":"X25519","x":"ebVWLo_mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmQ"}"#,
@@ -83,9 +113,16 @@ fn malformed_keys_are_refused_with_their_code() {
         r#"{"kty":"OKP","crv":"Ed25519"}"#,
         "[]",
     ] {
-        assert_eq!(AuditVerifyingKey::from_jwk(jwk).unwrap_err(), KeyError::Jwk, "{jwk}");
+        assert_eq!(
+            AuditVerifyingKey::from_jwk(jwk).unwrap_err(),
+            KeyError::Jwk,
+            "{jwk}"
+        );
     }
     let wrong_x = JWK.replace("ebVWLo", "fbVWLo");
-    assert_eq!(AuditSigningKey::from_jwk(&wrong_x).unwrap_err(), KeyError::MismatchedPublicKey);
+    assert_eq!(
+        AuditSigningKey::from_jwk(&wrong_x).unwrap_err(),
+        KeyError::MismatchedPublicKey
+    );
     assert_eq!(KeyError::Der.code(), "KEY_BAD_DER");
 }

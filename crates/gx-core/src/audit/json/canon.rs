@@ -243,7 +243,11 @@ impl<'t, 'p> Canonicalizer<'t, 'p> {
             if let (Some(&first), Some(&last)) = (members.get(k), members.get(g - 1))
                 && let Some(slot) = members.get_mut(kept)
             {
-                *slot = Member { value_start: last.value_start, value_end: last.value_end, ..first };
+                *slot = Member {
+                    value_start: last.value_start,
+                    value_end: last.value_end,
+                    ..first
+                };
             }
             kept += 1;
             k = g;
