@@ -9,7 +9,10 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
+mod cross;
+mod embedded;
 mod interop;
+mod setup;
 mod tidy;
 
 const HELP: &str = "\
@@ -17,7 +20,9 @@ cargo xtask <command>
 
 commands:
   help        print this text
+  cross       build for aarch64-unknown-linux-gnu, run gx-core/gx-storage tests under qemu-aarch64
   interop     run the published Python and npm clients against gx-server [--latest]
+  embedded    build the firmware example for Cortex-M4 and RV32IMAC, run it under QEMU, print footprint
 ";
 
 fn main() -> Result<()> {
@@ -29,6 +34,8 @@ fn main() -> Result<()> {
             print!("{HELP}");
             Ok(())
         }
+        Some("cross") => cross::run(&sh, args),
+        Some("embedded") => embedded::run(&sh, args),
         Some("interop") => interop::run(&sh, args),
         Some(other) => bail!("unknown command `{other}`\n\n{HELP}"),
     }
