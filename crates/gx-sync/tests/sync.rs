@@ -8,6 +8,7 @@ mod sync {
     mod end_to_end;
     mod faults;
     pub(crate) mod harness;
+    mod proxy;
     mod refresh;
     mod revocation;
 }
