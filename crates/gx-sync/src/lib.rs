@@ -8,6 +8,40 @@
 //!
 //! The API key lives in an [`ApiKey`] (zeroized on drop, redacted in `Debug`) and is never
 //! logged.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use gx_storage::gx_core::audit::AuditSigningKey;
+//! use gx_storage::{AuditLog, AuditLogConfig, BundleFile, BundleKey, FsyncPolicy};
+//! use gx_sync::{ApiKey, CreateBundleRequest, GrantexClient, RevocationMarker, SyncOptions};
+//!
+//! // Online: issue a bundle and store it encrypted.
+//! let client = GrantexClient::new("https://api.grantex.dev", ApiKey::new(std::env::var("GX_API_KEY")?)?)?;
+//! let bundle = client
+//!     .create_bundle(&CreateBundleRequest::new("ag_01", "user_42", ["read:contacts"]))
+//!     .await?;
+//! let file = BundleFile::new("bundle.gxb");
+//! let key = BundleKey::from_hex(&std::env::var("GX_BUNDLE_KEY")?)?;
+//! file.store(&bundle, &key)?;
+//!
+//! // Offline: the agent appends to the log (see gx-storage) ...
+//! let signing = AuditSigningKey::from_pkcs8_pem(bundle.offline_audit_key().private_key.expose_pem())?;
+//! let log = AuditLog::open("audit.jsonl", signing, AuditLogConfig::new(FsyncPolicy::EveryEntry))?;
+//!
+//! // Back online: upload what the server has not confirmed, and learn about revocation.
+//! let report = client
+//!     .sync(&log, bundle.bundle_id(), &SyncOptions::default(), |p| {
+//!         eprintln!("{}/{}", p.cursor, p.target)
+//!     })
+//!     .await?;
+//! if RevocationMarker::beside(file.path()).record_from_report(bundle.bundle_id(), &report)? {
+//!     // From now on `RevocationMarker::load_unrevoked` refuses this bundle, offline too.
+//!     return Ok(());
+//! }
+//! // Before the bundle expires: sync, refresh, store, switch the log's key, in that order.
+//! client.refresh_bundle(&log, bundle.bundle_id(), &file, &key, &SyncOptions::default()).await?;
+//! # Ok(()) }
+//! ```
 #![warn(missing_docs)]
 #![cfg_attr(
     not(test),
