@@ -297,8 +297,8 @@ impl AuditLog {
     }
 
     fn lock_state(&self) -> MutexGuard<'_, State> {
-        // No code path panics while holding the lock; if one ever did, the state is
-        // still consistent at every await point of this module, so keep going.
+        // No code path panics while holding the lock; if one ever did, every field is
+        // still valid on its own (updates are single assignments), so keep going.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 

@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use gx_storage::{AuditLog, AuditLogConfig, FsyncPolicy, LogError};
+use gx_storage::{AuditLog, AuditLogConfig, FsyncPolicy, LogError, LogRecord};
 
 use super::util::{child_mode, fields, key};
 
@@ -19,10 +19,10 @@ pub(crate) fn policy_from(name: &str) -> FsyncPolicy {
     }
 }
 
-fn ack(seq: u64) {
+fn ack(r: &LogRecord) {
     // stdout is line-buffered: each ACK is out of the process before the next append.
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "ACK {seq}");
+    let _ = writeln!(out, "ACK {} {}", r.seq(), r.hash());
     let _ = out.flush();
 }
 
@@ -63,7 +63,7 @@ fn append_loop(path: PathBuf, policy: FsyncPolicy, seed: u64) {
                 std::thread::spawn(move || {
                     for i in 0..100_000u64 {
                         let r = log.append_fields(&fields(i * 3 + t)).expect("append");
-                        ack(r.seq());
+                        ack(&r);
                     }
                 })
             })
@@ -78,11 +78,11 @@ fn append_loop(path: PathBuf, policy: FsyncPolicy, seed: u64) {
         if n == 0 {
             let batch: Vec<_> = (0..1 + next() % 5).map(|j| fields(i * 10 + j)).collect();
             for r in log.append_batch(&batch).expect("batch") {
-                ack(r.seq());
+                ack(&r);
             }
         } else {
             let r = log.append_fields(&fields(i)).expect("append");
-            ack(r.seq());
+            ack(&r);
         }
     }
 }
@@ -95,7 +95,7 @@ fn hold(path: PathBuf, n: u64) {
             println!("OPEN {}", log.last_seq());
             for i in 0..n {
                 let r = log.append_fields(&fields(i)).expect("append");
-                ack(r.seq());
+                ack(&r);
             }
             println!("DONE");
             let mut sink = Vec::new();

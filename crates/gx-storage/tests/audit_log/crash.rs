@@ -2,7 +2,7 @@
 //! and seqs have no gap and no reuse.
 
 use core::time::Duration;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::time::Instant;
 
@@ -29,7 +29,7 @@ fn kill_9_at_random_moments_loses_no_acknowledged_entry() {
         rng ^= rng << 17;
         rng % n
     };
-    let mut acked = BTreeSet::new();
+    let mut acked = BTreeMap::new();
     let mut last_seq = 0;
     let mut torn_repairs = 0;
     for round in 0..iterations() {
@@ -52,8 +52,8 @@ fn kill_9_at_random_moments_loses_no_acknowledged_entry() {
             if out.read_line(&mut line).unwrap() == 0 {
                 panic!("child exited early in round {round}");
             }
-            if let Some(seq) = line.trim().strip_prefix("ACK ") {
-                acked.insert(seq.parse::<u64>().unwrap());
+            if let Some(ack) = line.trim().strip_prefix("ACK ") {
+                record(&mut acked, ack, round);
                 seen += 1;
             } else if let Some(at) = line.trim().strip_prefix("OPEN ") {
                 let at: u64 = at.parse().unwrap();
@@ -76,8 +76,8 @@ fn kill_9_at_random_moments_loses_no_acknowledged_entry() {
             if out.read_line(&mut line).unwrap() == 0 {
                 break;
             }
-            if let Some(seq) = line.trim().strip_prefix("ACK ") {
-                acked.insert(seq.parse::<u64>().unwrap());
+            if let Some(ack) = line.trim().strip_prefix("ACK ") {
+                record(&mut acked, ack, round);
             }
         }
         child.wait().unwrap();
@@ -86,7 +86,7 @@ fn kill_9_at_random_moments_loses_no_acknowledged_entry() {
         if log.torn_bytes_repaired() > 0 {
             torn_repairs += 1;
         }
-        let max_acked = acked.last().copied().unwrap_or(0);
+        let max_acked = acked.keys().last().copied().unwrap_or(0);
         assert!(
             log.last_seq() >= max_acked,
             "round {round}: log ends at {} but seq {max_acked} was acknowledged",
@@ -100,10 +100,14 @@ fn kill_9_at_random_moments_loses_no_acknowledged_entry() {
     }
     // Every acknowledged seq is in the log exactly once, in order, and the chain holds.
     let log = open(&path, FsyncPolicy::None);
-    let seqs: Vec<u64> = log.entries_after(0).map(|r| r.unwrap().seq()).collect();
+    let records: Vec<_> = log.entries_after(0).map(Result::unwrap).collect();
+    let seqs: Vec<u64> = records.iter().map(|r| r.seq()).collect();
     let expected: Vec<u64> = (1..=log.last_seq()).collect();
     assert_eq!(seqs, expected, "seq gap or reuse");
-    assert!(acked.iter().all(|s| *s <= log.last_seq()));
+    for (seq, hash) in &acked {
+        let on_disk = records[*seq as usize - 1].hash().to_string();
+        assert_eq!(&on_disk, hash, "acknowledged seq {seq} was replaced");
+    }
     drop(log);
     let report = verify_log(&path, &verifying_key()).unwrap();
     assert_eq!(report.first_break(), None, "chain broken after crashes");
@@ -113,4 +117,17 @@ fn kill_9_at_random_moments_loses_no_acknowledged_entry() {
         "{} rounds, {last_seq} entries, {torn_repairs} torn-line repairs",
         iterations()
     );
+}
+
+/// Adds one `ACK <seq> <hash>` to the map; a seq acknowledged twice must carry the same
+/// hash (a seq reused after a crash would show here first).
+fn record(acked: &mut BTreeMap<u64, String>, ack: &str, round: u32) {
+    let (seq, hash) = ack.split_once(' ').unwrap();
+    let seq: u64 = seq.parse().unwrap();
+    if let Some(old) = acked.insert(seq, hash.to_owned()) {
+        assert_eq!(
+            old, hash,
+            "round {round}: seq {seq} acknowledged twice with different entries"
+        );
+    }
 }
