@@ -6,7 +6,7 @@
 //!
 //! - [`RustCrypto`] (feature `rust-crypto`, on by default): pure Rust (`rsa` + `sha2`),
 //!   runs on microcontrollers; needs a global allocator for the big-number arithmetic.
-//! - [`AwsLcRs`] (feature `aws-lc-rs`, std only): about four times faster; the std crates
+//! - `AwsLcRs` (feature `aws-lc-rs`, std only): about four times faster; the std crates
 //!   link aws-lc-rs for rustls anyway.
 //!
 //! Both receive keys that [`JwksSnapshot`](crate::JwksSnapshot) already checked (modulus of
@@ -25,11 +25,11 @@ mod rust_crypto;
 pub use rust_crypto::RustCrypto;
 
 /// The provider used when the caller does not pick one: [`RustCrypto`] when the
-/// `rust-crypto` feature is on, else [`AwsLcRs`].
+/// `rust-crypto` feature is on, else `AwsLcRs`.
 #[cfg(feature = "rust-crypto")]
 pub type DefaultProvider = RustCrypto;
 /// The provider used when the caller does not pick one: [`RustCrypto`] when the
-/// `rust-crypto` feature is on, else [`AwsLcRs`].
+/// `rust-crypto` feature is on, else `AwsLcRs`.
 #[cfg(all(not(feature = "rust-crypto"), feature = "aws-lc-rs"))]
 pub type DefaultProvider = AwsLcRs;
 

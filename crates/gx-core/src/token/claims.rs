@@ -291,7 +291,11 @@ pub(crate) fn check_claims<'a>(
     let scp: Vec<Span, MAX_SCOPES> =
         string_list(buf, required(raw.scp, "scp")?, "scp", false, Limit::Scopes)?;
     let exp = numeric_date(buf, required(raw.exp, "exp")?, "exp")?;
-    for (span, claim) in [(jti, "jti"), (sub, "sub"), (agt, "agt")] {
+    let grnt = raw.grnt.map(|v| string(buf, v, "grnt")).transpose()?;
+    for (span, claim) in [(jti, "jti"), (sub, "sub"), (agt, "agt")]
+        .into_iter()
+        .chain(grnt.map(|g| (g, "grnt")))
+    {
         if span.start == span.end {
             return Err(invalid(claim, "is empty"));
         }
@@ -301,7 +305,6 @@ pub(crate) fn check_claims<'a>(
     let iat = raw.iat.map(|v| numeric_date(buf, v, "iat")).transpose()?;
     let iss = raw.iss.map(|v| string(buf, v, "iss")).transpose()?;
     let dev = raw.dev.map(|v| string(buf, v, "dev")).transpose()?;
-    let grnt = raw.grnt.map(|v| string(buf, v, "grnt")).transpose()?;
     let aud: Vec<Span, MAX_AUDIENCES> = match raw.aud {
         Some(v) => string_list(buf, v, "aud", true, Limit::Audiences)?,
         None => Vec::new(),

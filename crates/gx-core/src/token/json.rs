@@ -455,6 +455,8 @@ impl Parser<'_> {
 
 #[cfg(test)]
 mod tests {
+    extern crate alloc;
+
     use super::*;
 
     fn text(b: &[u8], v: Value) -> &[u8] {
@@ -495,13 +497,13 @@ mod tests {
 
     #[test]
     fn bounds_depth() {
-        let mut deep = std::vec::Vec::new();
+        let mut deep = alloc::vec::Vec::new();
         deep.extend_from_slice(b"{\"a\":");
         deep.extend(core::iter::repeat_n(b'[', MAX_DEPTH - 1));
         deep.extend(core::iter::repeat_n(b']', MAX_DEPTH - 1));
         deep.push(b'}');
         assert!(parse_object(&deep).is_ok());
-        let mut deeper = std::vec::Vec::new();
+        let mut deeper = alloc::vec::Vec::new();
         deeper.extend_from_slice(b"{\"a\":");
         deeper.extend(core::iter::repeat_n(b'[', 100_000));
         assert_eq!(parse_object(&deeper).unwrap_err(), JsonError::TooDeep);
@@ -556,7 +558,7 @@ mod tests {
             panic!()
         };
         let mut pos = span.start;
-        let mut seen = std::vec::Vec::new();
+        let mut seen = alloc::vec::Vec::new();
         while let Some(v) = next_element(b, &mut pos).unwrap() {
             seen.push(text(b, v).to_vec());
         }

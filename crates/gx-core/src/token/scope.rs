@@ -115,6 +115,8 @@ pub fn enforce_scopes<'a>(
 
 #[cfg(test)]
 mod tests {
+    extern crate alloc;
+
     use super::*;
 
     #[test]
@@ -122,14 +124,14 @@ mod tests {
         let granted = ["read:contacts", "write:calendar"];
         let required = ["a", "read:contacts", "b"];
         let m = MissingScopes::masked(&required, &granted);
-        assert_eq!(std::format!("{m}"), "a, b");
+        assert_eq!(alloc::format!("{m}"), "a, b");
         assert!(!m.is_empty());
         assert!(MissingScopes::masked(&granted, &granted).is_empty());
         let list = MissingScopes {
             required: &required,
             granted: Granted::List(&granted),
         };
-        assert_eq!(list.iter().collect::<std::vec::Vec<_>>(), ["a", "b"]);
+        assert_eq!(list.iter().collect::<alloc::vec::Vec<_>>(), ["a", "b"]);
         assert!(MissingScopes::NONE.is_empty());
     }
 }

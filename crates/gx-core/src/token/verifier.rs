@@ -143,6 +143,32 @@ impl core::error::Error for OptionsError {}
 ///
 /// Call [`verify`](Self::verify) (or [`verify_memoized`](Self::verify_memoized)) once per
 /// token and action, with the current time.
+///
+/// ```
+/// # #[cfg(feature = "rust-crypto")] {
+/// use gx_core::provider::RustCrypto;
+/// use gx_core::{DECODE_BUF_LEN, JwksSnapshot, UnixTime, Verifier, VerifierOptions};
+///
+/// // A consent bundle's `jwksSnapshot` and `grantToken` (the peer fixtures).
+/// let jwks = r#"{"keys":[{"kty":"RSA","kid":"grantex-2026-11","use":"sig","alg":"RS256","n":"2oBUeH6uhrTz6Vpnp9LrlktIb1nRf9UxDTjnkbl42KVXS88FZzOwqkrLrL3Zo5XdBBWsW-soIc9grE_WHChKKClLusISft-_ZxT8FU5DOa3-s1GKKvRvNJriffUnj3qsafeLOgiR0ckc24xHXd_gYOBfsK2lIg6CiXDJEbhER4kPz_tffF0CDWsH5WoPtKuVeXT0ueKUVGu9utIP2Qds30Go5PxACWYpjs330WWzP5l2_eveqPTtDsq_WRynNiOewnMIr8AdXjjxMNBtr0wOBJp6F0UtG8HA4EYQNp1mHOGBcUMjq5SwyDN7rA9j--q7Tpkg4Dlq2_mEFrElsTzcqw","e":"AQAB"}],"fetchedAt":"2026-11-27T03:55:06.000Z","validUntil":"2026-11-30T03:55:06.000Z"}"#;
+/// let token = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImdyYW50ZXgtMjAyNi0xMSIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2FwaS5ncmFudGV4LmRldiIsInN1YiI6InVzZXJfMSIsImFndCI6ImRpZDpncmFudGV4OmFnZW50XzEiLCJkZXYiOiJkZXZfMSIsInNjcCI6WyJyZWFkOmNvbnRhY3RzIiwid3JpdGU6Y2FsZW5kYXIiXSwianRpIjoidG9rXzEiLCJncm50IjoiZ3JudF8xIiwiaWF0IjoxNzk1NzUxNzA2LCJleHAiOjE3OTYwMTA5MDZ9.hXKpRw8gKWG86B7CrInsIdw6t0c3ddUKtmXDU8DBvDFSk1Y3HiTWhGCNcQYh5-MGh-5b24BRP1AcCakiG0ehjrHAAySw27h87bk9c6cvUNRmXfbwJnGgPXsLmt5m1vMfgz-cOqq7kl4bT4_ro-SA5309aYdKlXh1370PqFRw8nLQZxgWNtbZ9zBaXwUPGcf4HB-7jN1T-cCdhh0W2CYbsnCGDzToEFF6-k1pvPzGGDDTMN60NyW6D_M9guPECEIkhpesS7PbolFnQpi25b7NQTQdqNGANU86Ujf2PCRT_1pUeGgleAeE6M0_i5ujQ-12asioXMKA290K4mMTHvjPdQ";
+///
+/// let snapshot = JwksSnapshot::<RustCrypto>::parse(jwks.as_bytes()).unwrap();
+/// let options = VerifierOptions::new().with_required_scopes(&["read:contacts"]);
+/// let verifier = Verifier::new(&snapshot, options).unwrap();
+/// let mut buf = [0u8; DECODE_BUF_LEN];
+/// let now = UnixTime::from_secs(1_795_751_706);
+/// // Errors borrow the token's header and the buffer: report them (`code()`, Display)
+/// // before the buffer is reused.
+/// let grant = verifier.verify(token, now, &mut buf).unwrap();
+/// assert_eq!(grant.agent_did(), "did:grantex:agent_1");
+/// assert_eq!(grant.grant_id(), "grnt_1");
+///
+/// // Four days later the key snapshot (and the token) have expired.
+/// let err = verifier.verify(token, now.saturating_add_secs(4 * 86_400), &mut buf).unwrap_err();
+/// assert_eq!(err.code(), "JWKS_SNAPSHOT_EXPIRED");
+/// # }
+/// ```
 pub struct Verifier<'a, P: CryptoProvider> {
     snapshot: &'a JwksSnapshot<P>,
     options: VerifierOptions<'a>,

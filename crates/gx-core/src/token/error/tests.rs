@@ -1,5 +1,7 @@
 //! Tests of the error-to-code mapping: every code of issue #2, each stable.
 
+extern crate alloc;
+
 use super::*;
 
 #[test]
@@ -75,14 +77,14 @@ fn every_code_of_the_issue_is_produced() {
     ];
     for (e, code) in all {
         assert_eq!(e.code(), code);
-        let text = std::format!("{e}");
+        let text = alloc::format!("{e}");
         assert!(text.starts_with(code), "{text}");
     }
 }
 
 #[test]
 fn messages_name_what_is_at_fault() {
-    let text = |e: VerifyError<'_>| std::format!("{e}");
+    let text = |e: VerifyError<'_>| alloc::format!("{e}");
     assert!(
         text(VerifyError::KidNotFound {
             kid: "grantex-2026-12"
