@@ -303,10 +303,12 @@ fn civil_from_days(z: i64) -> (u64, u64, u64) {
 
 #[cfg(test)]
 mod tests {
+    extern crate alloc;
+
     use super::*;
 
-    fn iso(t: UnixTime) -> std::string::String {
-        std::string::ToString::to_string(&t)
+    fn iso(t: UnixTime) -> alloc::string::String {
+        alloc::string::ToString::to_string(&t)
     }
 
     #[test]

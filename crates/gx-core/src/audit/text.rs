@@ -403,3 +403,55 @@ impl fmt::Debug for Metadata<'_> {
         f.write_str(self.text)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use core::fmt::Write as _;
+
+    use super::*;
+    use crate::audit::alloc::string::String;
+
+    #[test]
+    fn wide_metadata_needs_alloc_beyond_the_stack_slots() {
+        let mut text = String::from("{");
+        for i in 0..70 {
+            if i > 0 {
+                text.push(',');
+            }
+            write!(text, "\"k{i}\":{{\"{i}\":[{i}]}}").unwrap();
+        }
+        text.push('}');
+        let m = Metadata::parse(&text).unwrap();
+        assert_eq!(m.slots_needed(), 71);
+        let mut buf = [0u8; 4096];
+        let r = m.write_canonical(&mut buf);
+        #[cfg(feature = "alloc")]
+        assert_eq!(&buf[..r.unwrap()], text.as_bytes());
+        #[cfg(not(feature = "alloc"))]
+        assert_eq!(
+            r.unwrap_err(),
+            WriteError::Metadata(MetadataError::TooComplex)
+        );
+        // Narrow but deep metadata stays on the stack.
+        let deep = "{\"a\":{\"b\":{\"c\":{\"d\":[{\"e\":1}]}}}}";
+        let m = Metadata::parse(deep).unwrap();
+        assert_eq!(m.slots_needed(), 5);
+        let n = m.write_canonical(&mut buf).unwrap();
+        assert_eq!(&buf[..n], deep.as_bytes());
+    }
+
+    #[test]
+    fn audit_str_decodes_compares_and_counts_like_javascript() {
+        let s = AuditStr::from_body(r"a\u00e9\ud83d\ude00\ud800", true);
+        assert_eq!(s.utf16_len(), 5);
+        assert!(!s.eq_str("aé😀"));
+        assert_eq!(
+            AuditStr::from_body(r"a\u00e9\ud83d\ude00", true),
+            AuditStr::new("aé😀")
+        );
+        let mut buf = [0u8; 16];
+        assert_eq!(s.write_utf8(&mut buf).unwrap(), "aé😀\u{fffd}");
+        assert_eq!(s.as_str(), None);
+        assert_eq!(AuditStr::new("x").as_str(), Some("x"));
+    }
+}

@@ -68,17 +68,28 @@ fn resuming_from_an_anchor_checks_seq_and_link() {
 fn assert_every_flip_detected(log: &[u8], broken: impl Fn(usize, &[&[u8]]) -> bool) -> usize {
     let mut log = log.to_vec();
     let mut starts = vec![0usize];
-    starts.extend(log.iter().enumerate().filter(|(_, c)| **c == b'\n').map(|(i, _)| i + 1));
+    starts.extend(
+        log.iter()
+            .enumerate()
+            .filter(|(_, c)| **c == b'\n')
+            .map(|(i, _)| i + 1),
+    );
     let lines = starts.len() - 1;
     let mut flips = 0;
     for k in 0..lines {
         let region = starts[k]..starts[(k + 2).min(lines)];
         for i in starts[k]..starts[k + 1] {
-            let bits: &[u8] = if k == 0 { &[1, 2, 4, 8, 16, 32, 64, 128] } else { &[1] };
+            let bits: &[u8] = if k == 0 {
+                &[1, 2, 4, 8, 16, 32, 64, 128]
+            } else {
+                &[1]
+            };
             for &bit in bits {
                 log[i] ^= bit;
-                let pieces: Vec<&[u8]> =
-                    log[region.clone()].split(|&c| c == b'\n').filter(|l| !l.is_empty()).collect();
+                let pieces: Vec<&[u8]> = log[region.clone()]
+                    .split(|&c| c == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .collect();
                 let expected = if k + 1 < lines { 2 } else { 1 };
                 assert!(
                     pieces.len() != expected || broken(k, &pieces),
@@ -95,11 +106,16 @@ fn assert_every_flip_detected(log: &[u8], broken: impl Fn(usize, &[&[u8]]) -> bo
 #[test]
 fn every_single_byte_flip_of_the_ts_chain_is_detected() {
     let key = key();
-    let parsed: Vec<_> = lines(TS_CHAIN).map(|l| SignedAuditEntry::parse_line(l).unwrap()).collect();
+    let parsed: Vec<_> = lines(TS_CHAIN)
+        .map(|l| SignedAuditEntry::parse_line(l).unwrap())
+        .collect();
     let flips = assert_every_flip_detected(TS_CHAIN, |k, pieces| {
         let anchor = match k {
             0 => ChainAnchor::Genesis,
-            _ => ChainAnchor::After { seq: parsed[k - 1].entry.seq, hash: parsed[k - 1].hash },
+            _ => ChainAnchor::After {
+                seq: parsed[k - 1].entry.seq,
+                hash: parsed[k - 1].hash,
+            },
         };
         let mut v = ChainVerifier::new(anchor, &key);
         pieces.iter().any(|l| v.push_line(l).is_err())
@@ -128,11 +144,16 @@ fn python_chain_verifies_as_legacy_and_not_as_wire_format() {
 fn python_chain_byte_flips_are_detected() {
     use gx_core::audit::legacy::{LegacyPyChainVerifier, LegacyPyEntry};
     let key = key();
-    let parsed: Vec<_> = lines(PY_CHAIN).map(|l| LegacyPyEntry::parse_line(l).unwrap()).collect();
+    let parsed: Vec<_> = lines(PY_CHAIN)
+        .map(|l| LegacyPyEntry::parse_line(l).unwrap())
+        .collect();
     let flips = assert_every_flip_detected(PY_CHAIN, |k, pieces| {
         let anchor = match k {
             0 => ChainAnchor::Genesis,
-            _ => ChainAnchor::After { seq: parsed[k - 1].seq, hash: parsed[k - 1].hash },
+            _ => ChainAnchor::After {
+                seq: parsed[k - 1].seq,
+                hash: parsed[k - 1].hash,
+            },
         };
         let mut v = LegacyPyChainVerifier::new(anchor, &key);
         pieces.iter().any(|l| v.push_line(l).is_err())
