@@ -50,7 +50,14 @@ fn bench(c: &mut Criterion) {
         .map(|i| format!(r#"{{"i":{i},"tool":"contacts","count":42}}"#))
         .collect();
     let entries = chain(&key, &metas);
-    let lines: Vec<String> = entries.iter().map(|e| e.to_json().unwrap()).collect();
+    let lines: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            let mut buf = [0u8; 1024];
+            let n = e.write_json(&mut buf).unwrap();
+            String::from_utf8(buf[..n].to_vec()).unwrap()
+        })
+        .collect();
 
     let one = entry(
         1,

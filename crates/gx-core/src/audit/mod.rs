@@ -12,6 +12,12 @@
 //! - `BatchChainVerifier` (feature `batch`) and `verify_chain_parallel` (feature `std`).
 //! - [`legacy`]: the Python client's own log format, which the hosted service rejects.
 //!
+//! # Features
+//! - none: everything above except batching and threads, no allocation.
+//! - `alloc`: metadata wider than the stack slots, `to_json`/`to_canonical_string`.
+//! - `batch`: `BatchChainVerifier` (ed25519-dalek batch verification; needs `alloc`).
+//! - `std`: `verify_chain_parallel` (scoped threads; batched per thread with `batch`).
+//!
 //! # Memory
 //! Nothing here allocates unless the `alloc` feature is on and a metadata object
 //! needs it. Parsed entries borrow the caller's line; strings are decoded on the fly.
