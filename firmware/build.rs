@@ -27,6 +27,11 @@ REGION_ALIAS(\"REGION_DATA\", RAM);
 REGION_ALIAS(\"REGION_BSS\", RAM);
 REGION_ALIAS(\"REGION_HEAP\", RAM);
 REGION_ALIAS(\"REGION_STACK\", RAM);
+/* panic = \"abort\": nothing unwinds, so unwind tables would only take flash. */
+SECTIONS
+{
+  /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) }
+}
 INCLUDE link.x
 ";
 
