@@ -8,7 +8,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::StatusCode;
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::client::Client;
@@ -131,5 +131,28 @@ async fn idle_connections_are_closed() {
         .await
         .expect("server closed the idle connection");
     assert!(matches!(n, Ok(0) | Err(_)));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn slow_request_headers_are_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path(), TlsMode::PlainHttp);
+    c.timeouts = Timeouts {
+        header_read: Duration::from_millis(300),
+        ..Timeouts::default()
+    };
+    c.clock = Arc::new(gx_server::SystemClock);
+    let server = Server::start(c).await.unwrap();
+    let mut tcp = TcpStream::connect(server.local_addr()).await.unwrap();
+    // Half a request, then silence (a slowloris): the server must give up on it well
+    // before the 60 s idle timeout.
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "connection still open after 10 s");
+    assert!(!String::from_utf8_lossy(&rest).contains("200 OK"));
     server.shutdown().await;
 }
