@@ -184,6 +184,10 @@ fn firmware_target_dir(root: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
+    /// Both tests build `gx-firmware` into the same path with different features: one
+    /// at a time, or one could run the other's ELF.
+    static FIRMWARE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     fn qemu_tests_enabled() -> bool {
         std::env::var_os("GX_XTASK_EMBEDDED_TEST").is_some_and(|v| v == "1")
     }
@@ -202,6 +206,7 @@ mod tests {
             eprintln!("skipped: set GX_XTASK_EMBEDDED_TEST=1 to run the firmware under QEMU");
             return;
         }
+        let _one_at_a_time = FIRMWARE.lock().unwrap_or_else(|e| e.into_inner());
         let opts = Options {
             fail_on_purpose: true,
             enforce_budget: false,
@@ -219,6 +224,7 @@ mod tests {
             eprintln!("skipped: set GX_XTASK_EMBEDDED_TEST=1 to run the firmware under QEMU");
             return;
         }
+        let _one_at_a_time = FIRMWARE.lock().unwrap_or_else(|e| e.into_inner());
         let opts = Options {
             fail_on_purpose: false,
             enforce_budget: false,
