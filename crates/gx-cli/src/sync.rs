@@ -1,0 +1,83 @@
+//! `gx sync`: upload the log past its cursor, learn the revocation status.
+
+use std::process::ExitCode;
+
+use gx_storage::{AuditLog, AuditLogConfig, FsyncPolicy};
+use gx_sync::{RevocationMarker, SyncOptions};
+use serde_json::json;
+
+use crate::cli::SyncArgs;
+use crate::failure::{fail, report_invalid};
+use crate::{output, secrets};
+
+pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitCode> {
+    let bundle = secrets::load_bundle(&args.bundle, args.key_file.as_deref())?;
+    let base = secrets::base_url(&bundle, &args.remote)?;
+    let client = secrets::client(&base, args.remote.ca_cert.as_deref())?;
+    let log = AuditLog::open(
+        &args.log,
+        secrets::signing_key(&bundle)?,
+        AuditLogConfig::new(FsyncPolicy::EveryEntry),
+    )
+    .map_err(|e| {
+        fail(
+            e.code(),
+            format!("cannot open the log {}: {e}", args.log.display()),
+            "check the path; another process may hold the log",
+        )
+    })?;
+    let batch = usize::try_from(args.batch).unwrap_or(1000);
+    let options = SyncOptions::default().with_batch_size(batch);
+    let bar = output::progress(log.unsynced_entries(), "syncing");
+    let report = secrets::runtime()?
+        .block_on(client.sync(&log, bundle.bundle_id(), &options, |p| {
+            bar.set_position(p.accepted)
+        }))
+        .map_err(|e| {
+            fail(
+                e.code().to_owned(),
+                format!(
+                    "sync stopped: {e} ({} entries confirmed first)",
+                    e.report().accepted
+                ),
+                "run `gx sync` again; it resumes from the cursor",
+            )
+        })?;
+    bar.finish_and_clear();
+    RevocationMarker::beside(&args.bundle)
+        .record_from_report(bundle.bundle_id(), &report)
+        .map_err(|e| {
+            fail(
+                e.code(),
+                format!("cannot record the revocation: {e}"),
+                "check the directory is writable",
+            )
+        })?;
+    let status = report.revocation_status.as_str();
+    if args.json {
+        output::json(&json!({
+            "accepted": report.accepted,
+            "batches": report.batches,
+            "retries": report.retries,
+            "revocationStatus": status,
+            "cursor": report.cursor,
+        }))?;
+    } else {
+        output::line(&format!(
+            "synced {} entries in {} batches ({} retries); cursor {}; grant {status}",
+            report.accepted, report.batches, report.retries, report.cursor
+        ))?;
+        if report.is_revoked() {
+            report_invalid(
+                "BUNDLE_REVOKED",
+                &format!("{} was revoked", bundle.bundle_id()),
+                "stop the agent",
+            );
+        }
+    }
+    Ok(if report.is_revoked() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,33 @@
+//! `gx demo` runs the three phases to exit 0.
+
+use super::util::{Gx, run};
+
+#[test]
+fn demo_runs_to_exit_0_and_keeps_its_files() {
+    let gx = Gx::new();
+    let keep = gx.path("kept");
+    let (out, _) = run(
+        gx.cmd(&["demo", "--keep", keep.to_str().expect("utf-8")]),
+        0,
+    );
+    for needle in [
+        "== phase 1",
+        "== phase 2",
+        "== phase 3",
+        "refused",
+        "first broken entry 1 (seq 2, INVALID_HASH)",
+        "grant revoked",
+        "agent    stopped",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+    }
+    for file in [
+        "server.db",
+        "ca.pem",
+        "bundle.gx",
+        "audit.jsonl",
+        "audit-tampered.jsonl",
+    ] {
+        assert!(keep.join(file).exists(), "{file} kept");
+    }
+}
