@@ -5,7 +5,7 @@
 // `criterion_group!` generates an undocumented function.
 #![allow(missing_docs)]
 
-use std::hint::black_box;
+use core::hint::black_box;
 
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64ct::{Base64UrlUnpadded, Encoding};

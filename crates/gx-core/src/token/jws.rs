@@ -160,16 +160,32 @@ pub(crate) fn decode_segment(
 /// A bit no valid sextet sets: flags a character outside the alphabet.
 const INVALID: u32 = 1 << 8;
 
-/// The value of a base64url character, or [`INVALID`].
-const fn sextet(c: u8) -> u32 {
-    match c {
-        b'A'..=b'Z' => (c - b'A') as u32,
-        b'a'..=b'z' => (c - b'a') as u32 + 26,
-        b'0'..=b'9' => (c - b'0') as u32 + 52,
-        b'-' => 62,
-        b'_' => 63,
-        _ => INVALID,
+/// The value of each byte as a base64url character, or [`INVALID`].
+const SEXTETS: [u16; 256] = {
+    let mut t = [INVALID as u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = match c {
+            b'A'..=b'Z' => (c - b'A') as u16,
+            b'a'..=b'z' => (c - b'a') as u16 + 26,
+            b'0'..=b'9' => (c - b'0') as u16 + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => INVALID as u16,
+        };
+        i += 1;
     }
+    t
+};
+
+/// The value of a base64url character, or [`INVALID`].
+#[inline(always)]
+fn sextet(c: u8) -> u32 {
+    // A u8 index into a 256-entry table cannot be out of bounds.
+    SEXTETS
+        .get(usize::from(c))
+        .map_or(INVALID, |v| u32::from(*v))
 }
 
 /// Maps a JSON problem in `part` to a verification error; a duplicated member is named.
