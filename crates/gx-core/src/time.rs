@@ -321,7 +321,10 @@ mod tests {
         assert_eq!(iso(p), "2026-11-27T04:22:57.113Z");
         let off = UnixTime::parse_iso("2026-11-27T06:22:57+02:00").unwrap();
         assert_eq!(iso(off), "2026-11-27T04:22:57.000Z");
-        assert_eq!(UnixTime::parse_iso("1970-01-01T00:00Z").unwrap(), UnixTime::EPOCH);
+        assert_eq!(
+            UnixTime::parse_iso("1970-01-01T00:00Z").unwrap(),
+            UnixTime::EPOCH
+        );
     }
 
     #[test]
@@ -342,7 +345,9 @@ mod tests {
             assert!(UnixTime::parse_iso(bad).is_err(), "{bad:?} parsed");
         }
         assert_eq!(
-            UnixTime::parse_iso("2024-02-29T00:00:00Z").map(iso).unwrap(),
+            UnixTime::parse_iso("2024-02-29T00:00:00Z")
+                .map(iso)
+                .unwrap(),
             "2024-02-29T00:00:00.000Z"
         );
     }
@@ -357,6 +362,10 @@ mod tests {
             assert_eq!(back, t);
             day += 97;
         }
-        assert!(UnixTime::from_millis(MAX_MILLIS + 1).to_iso_bytes().is_err());
+        assert!(
+            UnixTime::from_millis(MAX_MILLIS + 1)
+                .to_iso_bytes()
+                .is_err()
+        );
     }
 }

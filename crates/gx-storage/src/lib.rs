@@ -6,7 +6,10 @@
 //!
 //! Hashing, signing and verification are gx-core's; this crate adds the files.
 #![warn(missing_docs)]
-#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub use gx_core;
 
@@ -15,8 +18,7 @@ mod atomic;
 mod bundle;
 pub use bundle::{
     Argon2Params, AuditPrivateKey, BundleError, BundleFile, BundleFormat, BundleJsonError,
-    BundleKey, ConsentBundle, JwksSnapshot, KeyDerivation, KeyError, OfflineAuditKey,
-    TamperReason,
+    BundleKey, ConsentBundle, JwksSnapshot, KeyDerivation, KeyError, OfflineAuditKey, TamperReason,
 };
 
 // ---- audit log, cursor, time floor (issue #3) ----
@@ -28,7 +30,7 @@ pub use gx_core::audit::{
     AuditSigningKey, AuditVerifyingKey, BreakCode, ChainBreak, EntryHash, PrevHash,
 };
 pub use log::{
-    AuditLog, AuditLogConfig, EntryFields, FsyncPolicy, LogEntries, LogError, LogFormat,
-    LogRecord, VerifyReport, verify_log, verify_log_as,
+    AuditLog, AuditLogConfig, EntryFields, FsyncPolicy, LogEntries, LogError, LogFormat, LogRecord,
+    VerifyReport, verify_log, verify_log_as,
 };
 pub use time_floor::{TimeFloor, TimeFloorError};
