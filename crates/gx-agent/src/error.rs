@@ -45,7 +45,7 @@ impl<E> GuardError<E> {
     pub fn code(&self) -> &str {
         match self {
             Self::Revoked => "BUNDLE_REVOKED",
-            Self::Grant { code, .. } => *code,
+            Self::Grant { code, .. } => code,
             Self::Denied { .. } => "SCOPE_VIOLATION",
             Self::Action(_) => "ACTION_FAILED",
             Self::InvalidMetadata => "INVALID_METADATA",
