@@ -87,7 +87,7 @@ async fn every_call_ends_in_one_entry_with_its_result() {
         || Ok::<_, String>(7),
     );
     assert_eq!(ok.expect("success"), 7);
-    let ran = std::cell::Cell::new(false);
+    let ran = core::cell::Cell::new(false);
     let denied = guard.run("tool:send_email", "send:email", None, || {
         ran.set(true);
         Ok::<_, String>(())

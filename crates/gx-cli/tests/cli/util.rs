@@ -1,6 +1,6 @@
 //! The helper every CLI test goes through: a temp dir, the built `gx`, the fixtures.
 
-use std::borrow::BorrowMut;
+use core::borrow::BorrowMut;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
