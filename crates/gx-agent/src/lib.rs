@@ -3,7 +3,7 @@
 //! What it does not do: talk to the network (gx-sync does), lay out files (gx-storage
 //! does) or hash and sign (gx-core does). It ties them together the way the TypeScript
 //! client's tool adapters do: before a tool runs, the grant token is verified offline
-//! (the RSA check is paid once, then remembered in gx-core's [`VerificationMemo`]), the
+//! (the RSA check is paid once, then remembered in gx-core's [`VerificationMemo`](gx_core::VerificationMemo)), the
 //! tool's scope is enforced, and every call ends in exactly one signed audit entry —
 //! `success`, `denied` or `error`.
 //!

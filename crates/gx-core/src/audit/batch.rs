@@ -157,7 +157,7 @@ impl<'k> BatchChainVerifier<'k> {
 
 /// Verifies a whole chain held in memory on `threads` threads (std::thread::scope):
 /// shapes, hashes and signatures in parallel chunks (batched with feature `batch`),
-/// `seq` and links in one cheap pass. Reports what [`ChainVerifier`] would.
+/// `seq` and links in one cheap pass. Reports what [`ChainVerifier`](crate::ChainVerifier) would.
 ///
 /// # Errors
 /// The chain's first [`ChainBreak`].
