@@ -9,7 +9,7 @@ use anyhow::Context;
 use gx_core::audit::AuditVerifyingKey;
 use gx_core::audit::legacy::LegacyPyEntry;
 use gx_core::{DECODE_BUF_LEN, SignedAuditEntry, UnixTime, Verifier, VerifierOptions};
-use gx_storage::{AuditLog, AuditLogConfig, EntryFields, FsyncPolicy, LogFormat, verify_log_as};
+use gx_storage::{EntryFields, LogFormat, verify_log_as};
 use serde_json::{Value, json};
 
 use crate::cli::{AuditAppendArgs, AuditHashArgs, AuditVerifyArgs, FormatArg};
@@ -205,18 +205,7 @@ pub(crate) fn append(args: &AuditAppendArgs) -> anyhow::Result<ExitCode> {
     }
     let snapshot_json = serde_json::to_vec(bundle.jwks_snapshot())?;
     let snapshot = token::parse_jwks(&snapshot_json, "the bundle's jwksSnapshot")?;
-    let log = AuditLog::open(
-        &args.log,
-        secrets::signing_key(&bundle)?,
-        AuditLogConfig::new(FsyncPolicy::EveryEntry),
-    )
-    .map_err(|e| {
-        fail(
-            e.code(),
-            format!("cannot open the log {}: {e}", args.log.display()),
-            "check the path; another process may hold the log",
-        )
-    })?;
+    let log = secrets::open_log(&args.log, &bundle)?;
     let now = args
         .now
         .map_or_else(UnixTime::now, UnixTime::from_secs)

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use gx_core::UnixTime;
-use gx_storage::{AuditLog, AuditLogConfig, BundleFile, ConsentBundle, FsyncPolicy};
+use gx_storage::{BundleFile, ConsentBundle};
 use gx_sync::{CreateBundleRequest, RevocationMarker, Revoked, SyncOptions};
 use serde_json::{Value, json};
 
@@ -110,18 +110,7 @@ pub(crate) fn refresh(args: &BundleRefreshArgs) -> anyhow::Result<ExitCode> {
     let bundle = secrets::load_with(&args.file, &key)?;
     let base = secrets::base_url(&bundle, &args.remote)?;
     let client = secrets::client(&base, args.remote.ca_cert.as_deref())?;
-    let log = AuditLog::open(
-        &args.log,
-        secrets::signing_key(&bundle)?,
-        AuditLogConfig::new(FsyncPolicy::EveryEntry),
-    )
-    .map_err(|e| {
-        fail(
-            e.code(),
-            format!("cannot open the log {}: {e}", args.log.display()),
-            "check the path",
-        )
-    })?;
+    let log = secrets::open_log(&args.log, &bundle)?;
     let file = BundleFile::new(&args.file);
     let outcome = secrets::runtime()?
         .block_on(client.refresh_bundle(

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use gx_core::audit::{AuditSigningKey, AuditVerifyingKey};
-use gx_storage::{BundleFile, BundleKey, ConsentBundle};
+use gx_storage::{AuditLog, AuditLogConfig, BundleFile, BundleKey, ConsentBundle, FsyncPolicy};
 use gx_sync::{ApiKey, ClientOptions, GrantexClient};
 use zeroize::Zeroizing;
 
@@ -98,6 +98,23 @@ pub(crate) fn signing_key(bundle: &ConsentBundle) -> anyhow::Result<AuditSigning
             )
         },
     )
+}
+
+/// Opens the audit log at `path` for appending with the bundle's signing key, every
+/// entry fsynced: the one way the CLI's commands open a log.
+pub(crate) fn open_log(path: &Path, bundle: &ConsentBundle) -> anyhow::Result<AuditLog> {
+    AuditLog::open(
+        path,
+        signing_key(bundle)?,
+        AuditLogConfig::new(FsyncPolicy::EveryEntry),
+    )
+    .map_err(|e| {
+        fail(
+            e.code(),
+            format!("cannot open the log {}: {e}", path.display()),
+            "check the path; another process may hold the log",
+        )
+    })
 }
 
 /// The audit verifying key of a bundle.

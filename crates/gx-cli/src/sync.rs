@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use gx_storage::{AuditLog, AuditLogConfig, FsyncPolicy};
 use gx_sync::{RevocationMarker, SyncOptions};
 use serde_json::json;
 
@@ -14,18 +13,7 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let bundle = secrets::load_bundle(&args.bundle, args.key_file.as_deref())?;
     let base = secrets::base_url(&bundle, &args.remote)?;
     let client = secrets::client(&base, args.remote.ca_cert.as_deref())?;
-    let log = AuditLog::open(
-        &args.log,
-        secrets::signing_key(&bundle)?,
-        AuditLogConfig::new(FsyncPolicy::EveryEntry),
-    )
-    .map_err(|e| {
-        fail(
-            e.code(),
-            format!("cannot open the log {}: {e}", args.log.display()),
-            "check the path; another process may hold the log",
-        )
-    })?;
+    let log = secrets::open_log(&args.log, &bundle)?;
     let batch = usize::try_from(args.batch).unwrap_or(1000);
     let options = SyncOptions::default().with_batch_size(batch);
     let bar = output::progress(log.unsynced_entries(), "syncing");
