@@ -19,10 +19,12 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+use crate::fault::{self, FaultPoint};
 
 /// Permission bits for files that hold secrets or private state: owner read/write only.
 pub(crate) const PRIVATE_MODE: u32 = 0o600;
@@ -30,23 +32,45 @@ pub(crate) const PRIVATE_MODE: u32 = 0o600;
 /// Distinguishes temp files of concurrent writers inside one process.
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// Which step of [`write_atomic`] failed, and how.
+#[derive(Debug)]
+pub(crate) struct AtomicError {
+    /// `"create temp file"`, `"write temp file"`, `"fsync temp file"`, `"rename"` or
+    /// `"fsync directory"`.
+    pub(crate) op: &'static str,
+    /// The operating system's error.
+    pub(crate) source: io::Error,
+}
+
+impl AtomicError {
+    fn at(op: &'static str) -> impl FnOnce(io::Error) -> Self {
+        move |source| Self { op, source }
+    }
+}
+
 /// Replaces `path` with `bytes` atomically and durably; a new file gets `mode` (e.g.
 /// [`PRIVATE_MODE`]) from its creation on, before any byte is written.
 ///
 /// When this returns `Ok`, the new content is on disk under `path`. When it returns
 /// `Err` or the process dies inside it, `path` holds exactly its old content (or still
-/// does not exist).
+/// does not exist), with one exception: when only the final directory `fsync` fails
+/// (`op` is `"fsync directory"`), the rename is done and readers see the new content,
+/// but whether the rename survives a power cut is unknown. Either way the file is
+/// whole, old or new, never a mix.
 ///
 /// # Errors
-/// Any I/O error of the steps above, unchanged; `InvalidInput` when `path` has no file
+/// The step that failed and its I/O error; `InvalidInput` when `path` has no file
 /// name. On an error before the rename the temp file is removed (best effort).
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let (dir, tmp) = temp_path(path)?;
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(&tmp)?;
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), AtomicError> {
+    let (dir, tmp) = temp_path(path).map_err(AtomicError::at("create temp file"))?;
+    let file = fault::call(FaultPoint::TempCreate, path, || {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)
+    })
+    .map_err(AtomicError::at("create temp file"))?;
     if let Err(e) = fill_and_rename(file, &tmp, path, bytes) {
         // The target is untouched; do not leave the half-written temp file behind.
         let _ = fs::remove_file(&tmp);
@@ -54,15 +78,18 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<(
     }
     // The rename is done; only its durability is left. A failure here is reported, but
     // the new content is already what readers see.
-    sync_dir(&dir)
+    fault::call(FaultPoint::DirSync, path, || sync_dir(&dir))
+        .map_err(AtomicError::at("fsync directory"))
 }
 
 /// Steps 2 and 3: write and fsync the temp file, then rename it over the target.
-fn fill_and_rename(mut file: File, tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
-    file.write_all(bytes)?;
-    file.sync_all()?;
+fn fill_and_rename(file: File, tmp: &Path, path: &Path, bytes: &[u8]) -> Result<(), AtomicError> {
+    fault::write_all(FaultPoint::TempWrite, path, &file, bytes)
+        .map_err(AtomicError::at("write temp file"))?;
+    fault::call(FaultPoint::TempSync, path, || file.sync_all())
+        .map_err(AtomicError::at("fsync temp file"))?;
     drop(file);
-    fs::rename(tmp, path)
+    fault::rename(FaultPoint::Rename, path, tmp, path).map_err(AtomicError::at("rename"))
 }
 
 /// Flushes a directory's entries (new names, renames) to disk.

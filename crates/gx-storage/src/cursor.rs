@@ -55,13 +55,16 @@ impl SyncCursor {
     /// Replaces the stored seq, durably and atomically.
     ///
     /// # Errors
-    /// [`LogError::Io`] when the file cannot be written; the old value is then intact.
+    /// [`LogError::Io`] naming the step that failed (`"write temp file"`, `"rename"`,
+    /// ...) when the file cannot be written; the old value is then intact, except after
+    /// a failed `"fsync directory"`, when the new value is in place but its durability
+    /// unknown.
     pub fn store(&self, seq: u64) -> Result<(), LogError> {
         crate::atomic::write_atomic(
             &self.path,
             seq.to_string().as_bytes(),
             crate::atomic::PRIVATE_MODE,
         )
-        .map_err(|e| LogError::io("write cursor", &self.path, e))
+        .map_err(|e| LogError::io(e.op, &self.path, e.source))
     }
 }

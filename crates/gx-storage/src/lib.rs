@@ -13,6 +13,16 @@
 
 pub use gx_core;
 
+// ---- I/O seam and fault injection (issue #10) ----
+mod fault;
+/// Unstable, for tests only: inject I/O errors at chosen points of the audit log and of
+/// atomic file replacement (see `docs/audit-log.md`, "Faults"). Behind the
+/// `_fault-injection` feature; not part of the stable API.
+#[cfg(feature = "_fault-injection")]
+pub mod fault_injection {
+    pub use crate::fault::{Fault, FaultGuard, FaultPoint};
+}
+
 // ---- consent bundle file (issue #4) ----
 mod atomic;
 mod bundle;

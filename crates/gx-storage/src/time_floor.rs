@@ -23,6 +23,8 @@ use gx_core::UnixTime;
 pub enum TimeFloorError {
     /// The floor file could not be read or written.
     Io {
+        /// What was being done: `"read"`, or the step of the atomic store that failed.
+        op: &'static str,
         /// The floor file.
         path: PathBuf,
         /// The operating system's error.
@@ -57,7 +59,9 @@ impl TimeFloorError {
 impl fmt::Display for TimeFloorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Io { path, source } => write!(f, "time floor {}: {source}", path.display()),
+            Self::Io { op, path, source } => {
+                write!(f, "time floor {}: {op}: {source}", path.display())
+            }
             Self::Corrupt { path } => {
                 write!(
                     f,
@@ -110,7 +114,13 @@ impl TimeFloor {
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => UnixTime::EPOCH,
-            Err(source) => return Err(TimeFloorError::Io { path, source }),
+            Err(source) => {
+                return Err(TimeFloorError::Io {
+                    op: "read",
+                    path,
+                    source,
+                });
+            }
         };
         Ok(Self { path, floor })
     }
@@ -142,9 +152,10 @@ impl TimeFloor {
             trusted.as_millis().to_string().as_bytes(),
             crate::atomic::PRIVATE_MODE,
         )
-        .map_err(|source| TimeFloorError::Io {
+        .map_err(|e| TimeFloorError::Io {
+            op: e.op,
             path: self.path.clone(),
-            source,
+            source: e.source,
         })?;
         self.floor = trusted;
         Ok(true)

@@ -35,6 +35,10 @@ pub enum BundleError {
     },
     /// Reading or writing the file failed.
     Io {
+        /// What was being done: `"read"`, or the step of an atomic store that failed
+        /// (`"create temp file"`, `"write temp file"`, `"fsync temp file"`, `"rename"`,
+        /// `"fsync directory"`).
+        op: &'static str,
         /// The file concerned.
         path: PathBuf,
         /// The operating system's error.
@@ -90,6 +94,7 @@ impl BundleError {
             }
         } else {
             Self::Io {
+                op: "read",
                 path: path.to_path_buf(),
                 source,
             }
@@ -108,8 +113,8 @@ impl fmt::Display for BundleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotFound { path } => write!(f, "no consent bundle file at {}", path.display()),
-            Self::Io { path, source } => {
-                write!(f, "consent bundle file {}: {source}", path.display())
+            Self::Io { op, path, source } => {
+                write!(f, "consent bundle file {}: {op}: {source}", path.display())
             }
             Self::Tampered { format, reason } => {
                 f.write_str("consent bundle file rejected")?;

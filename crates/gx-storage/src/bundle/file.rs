@@ -63,11 +63,10 @@ impl BundleFile {
     pub fn store(&self, bundle: &ConsentBundle, key: &BundleKey) -> Result<(), BundleError> {
         let bytes = codec::seal(bundle, key)?;
         // Not `BundleError::io`: a missing directory is an I/O error here, not "no bundle".
-        atomic::write_atomic(&self.path, &bytes, PRIVATE_MODE).map_err(|source| {
-            BundleError::Io {
-                path: self.path.clone(),
-                source,
-            }
+        atomic::write_atomic(&self.path, &bytes, PRIVATE_MODE).map_err(|e| BundleError::Io {
+            op: e.op,
+            path: self.path.clone(),
+            source: e.source,
         })?;
         // Temp files of writers that crashed earlier are garbage now.
         atomic::remove_stale_temps(&self.path);

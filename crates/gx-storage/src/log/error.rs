@@ -86,6 +86,10 @@ pub enum LogError {
     /// A group commit that held this append failed on disk; the entries of that group
     /// were rolled back and not acknowledged. The log itself is usable again.
     GroupCommitFailed {
+        /// What the group's leader was doing (`"write"`, `"fsync"`, `"fsync directory"`).
+        op: &'static str,
+        /// The log's path.
+        path: PathBuf,
         /// The kind of the I/O error the group's leader saw.
         kind: io::ErrorKind,
     },
@@ -161,9 +165,11 @@ impl fmt::Display for LogError {
                 f,
                 "audit entries from seq {requested} were deleted after syncing; the oldest kept is {oldest}"
             ),
-            Self::GroupCommitFailed { kind } => write!(
+            Self::GroupCommitFailed { op, path, kind } => write!(
                 f,
-                "the group commit holding this entry failed ({kind}); it was not written"
+                "audit log: {op} {} failed for the group commit holding this entry ({kind}); \
+                 it was not written",
+                path.display()
             ),
             Self::Poisoned => {
                 f.write_str("audit log write failed and could not be rolled back; reopen the log")

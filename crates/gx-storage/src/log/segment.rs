@@ -212,7 +212,11 @@ pub(crate) fn scan(path: &Path, file: &File) -> Result<Scan, LogError> {
     }
 }
 
-/// Makes a rename or unlink in `dir` durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), LogError> {
-    crate::atomic::sync_dir(dir).map_err(|e| LogError::io("fsync directory", dir, e))
+/// Makes a rename, a new file or an unlink in the log's directory durable.
+pub(crate) fn sync_dir(paths: &LogPaths) -> Result<(), LogError> {
+    let dir = paths.dir();
+    crate::fault::call(crate::fault::FaultPoint::LogDirSync, paths.base(), || {
+        crate::atomic::sync_dir(&dir)
+    })
+    .map_err(|e| LogError::io("fsync directory", dir, e))
 }

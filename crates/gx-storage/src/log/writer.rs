@@ -14,7 +14,6 @@
 
 use std::collections::VecDeque;
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
@@ -28,6 +27,7 @@ use super::recover::{self, Segment};
 use super::segment::{self, LogPaths};
 use super::{AuditLogConfig, EntryFields, FsyncPolicy, LogError, LogRecord};
 use crate::SyncCursor;
+use crate::fault::{self, FaultPoint};
 
 /// A durable, crash-safe, hash-chained audit log with exactly one writer.
 ///
@@ -69,8 +69,11 @@ struct State {
     pending_first: u64,
     /// A group-commit leader is writing and flushing.
     flushing: bool,
-    /// Failed writes so far; `failures[e]` is `committed.seq` when failure `e` rolled back.
-    failures: Vec<u64>,
+    /// Failed writes so far; `failures[e]` is what failure `e` rolled back to and why.
+    failures: Vec<Failure>,
+    /// A rotation renamed or created a segment but the directory `fsync` after it
+    /// failed: the next append flushes the directory before it is acknowledged.
+    dir_unsynced: bool,
     /// Last seq confirmed by the server.
     cursor: u64,
     key: AuditSigningKey,
@@ -104,6 +107,7 @@ impl AuditLog {
             pending_first: 0,
             flushing: false,
             failures: Vec::new(),
+            dir_unsynced: false,
             cursor: rec.cursor,
             key,
             poisoned: false,
@@ -220,8 +224,9 @@ impl AuditLog {
     /// [`LogError::Io`].
     pub fn sync(&self) -> Result<(), LogError> {
         let file = Arc::clone(&self.lock_state().active);
-        file.sync_data()
-            .map_err(|e| LogError::io("fsync", self.paths.base(), e))
+        let base = self.paths.base();
+        fault::call(FaultPoint::LogSync, base, || file.sync_data())
+            .map_err(|e| LogError::io("fsync", base, e))
     }
 
     /// Records that the server confirmed every entry up to `seq`, durably and atomically,
@@ -335,20 +340,44 @@ impl AuditLog {
     ) -> Result<(), LogError> {
         let start_len = st.active_len;
         let file = Arc::clone(&st.active);
-        let res = (&*file).write_all(buf).and_then(|()| match policy {
-            FsyncPolicy::None => Ok(()),
-            _ => file.sync_data(),
-        });
-        match res {
+        match self.flush_lines(&file, buf, policy, st.dir_unsynced) {
             Ok(()) => {
                 self.committed_write(st, buf.len() as u64, first_seq, st.head);
                 Ok(())
             }
             Err(e) => {
-                self.roll_back(st, start_len);
-                Err(LogError::io("append", self.paths.base(), e))
+                self.roll_back(st, start_len, &e);
+                Err(e)
             }
         }
+    }
+
+    /// Writes `buf` to the active segment and makes it as durable as `policy` says
+    /// (flushing the directory first if a rotation left it unflushed).
+    fn flush_lines(
+        &self,
+        file: &File,
+        buf: &[u8],
+        policy: FsyncPolicy,
+        dir_unsynced: bool,
+    ) -> Result<(), LogError> {
+        let base = self.paths.base();
+        fault::write_all(FaultPoint::LogWrite, base, file, buf)
+            .map_err(|e| LogError::io("write", base, e))?;
+        if policy == FsyncPolicy::None {
+            return Ok(());
+        }
+        fault::call(FaultPoint::LogSync, base, || file.sync_data())
+            .map_err(|e| LogError::io("fsync", base, e))?;
+        if dir_unsynced {
+            self.sync_log_dir()?;
+        }
+        Ok(())
+    }
+
+    /// Makes renames and new files in the log's directory durable.
+    fn sync_log_dir(&self) -> Result<(), LogError> {
+        segment::sync_dir(&self.paths)
     }
 
     fn group_commit<'a>(
@@ -365,16 +394,19 @@ impl AuditLog {
         let my_epoch = st.failures.len();
         let mut own_error = None;
         loop {
-            if let Some(&floor) = st.failures.get(my_epoch) {
+            if let Some(failure) = st.failures.get(my_epoch) {
                 // A write failed after we queued: we survived only if it came after ours.
-                if my_last <= floor {
+                if my_last <= failure.floor {
                     return Ok(());
                 }
-                let kind = match own_error {
-                    Some(e) => return Err(e),
-                    None => std::io::ErrorKind::Other,
-                };
-                return Err(LogError::GroupCommitFailed { kind });
+                if let Some(e) = own_error {
+                    return Err(e);
+                }
+                return Err(LogError::GroupCommitFailed {
+                    op: failure.op,
+                    path: self.paths.base().to_path_buf(),
+                    kind: failure.kind,
+                });
             }
             if st.committed.seq >= my_last {
                 return Ok(());
@@ -404,9 +436,10 @@ impl AuditLog {
         let batch_first = st.pending_first;
         let start_len = st.active_len;
         let file = Arc::clone(&st.active);
+        let dir_unsynced = st.dir_unsynced;
         st.flushing = true;
         drop(st);
-        let res = (&*file).write_all(&batch).and_then(|()| file.sync_data());
+        let res = self.flush_lines(&file, &batch, FsyncPolicy::GroupCommit, dir_unsynced);
         let mut st = self.lock_state();
         st.flushing = false;
         let err = match res {
@@ -415,8 +448,8 @@ impl AuditLog {
                 None
             }
             Err(e) => {
-                self.roll_back(&mut st, start_len);
-                Some(LogError::io("append", self.paths.base(), e))
+                self.roll_back(&mut st, start_len, &e);
+                Some(e)
             }
         };
         if st.pending.is_empty() {
@@ -430,6 +463,9 @@ impl AuditLog {
     }
 
     fn committed_write(&self, st: &mut State, len: u64, first_seq: u64, head: ChainHead) {
+        if self.config.fsync != FsyncPolicy::None {
+            st.dir_unsynced = false;
+        }
         st.active_len = st.active_len.saturating_add(len);
         st.active_first.get_or_insert(first_seq);
         st.committed = head;
@@ -443,15 +479,24 @@ impl AuditLog {
 
     /// Undoes a failed write: truncate to the last committed byte, drop queued lines,
     /// reset the chain head, and tell waiters their group failed.
-    fn roll_back(&self, st: &mut State, len: u64) {
-        st.failures.push(st.committed.seq);
+    fn roll_back(&self, st: &mut State, len: u64, cause: &LogError) {
+        let (op, kind) = match cause {
+            LogError::Io { op, source, .. } => (*op, source.kind()),
+            _ => ("write", std::io::ErrorKind::Other),
+        };
+        st.failures.push(Failure {
+            floor: st.committed.seq,
+            op,
+            kind,
+        });
         st.head = st.committed;
         st.pending.clear();
-        if st
-            .active
-            .set_len(len)
-            .and_then(|()| st.active.sync_data())
-            .is_err()
+        let active = Arc::clone(&st.active);
+        if fault::call(FaultPoint::LogTruncate, self.paths.base(), || {
+            active.set_len(len)?;
+            active.sync_data()
+        })
+        .is_err()
         {
             st.poisoned = true;
         }
@@ -465,20 +510,28 @@ impl AuditLog {
         let base = self.paths.base();
         // Make the segment complete on disk before it gets its final name: only the
         // active segment may ever end in a torn line.
-        st.active
-            .sync_all()
+        let active = Arc::clone(&st.active);
+        fault::call(FaultPoint::RotateSync, base, || active.sync_all())
             .map_err(|e| LogError::io("fsync", base, e))?;
         let seg_path = self.paths.segment(first);
-        fs::rename(base, &seg_path).map_err(|e| LogError::io("rename", base, e))?;
-        let new = match recover::open_active(base) {
+        fault::rename(FaultPoint::RotateRename, base, base, &seg_path)
+            .map_err(|e| LogError::io("rename", base, e))?;
+        let new = match fault::call(FaultPoint::RotateOpen, base, || {
+            recover::open_active(base).map_err(|e| match e {
+                LogError::Io { source, .. } => source,
+                other => std::io::Error::other(other.to_string()),
+            })
+        }) {
             Ok(f) => f,
             Err(e) => {
                 // Appends would go to the renamed file; reopening the log sorts it out.
                 st.poisoned = true;
-                return Err(e);
+                return Err(LogError::io("open", base, e));
             }
         };
-        segment::sync_dir(&self.paths.dir())?;
+        // The state follows the files before anything else can fail: appends must go
+        // to the new active segment, and a later rotation must never rename another
+        // file over this segment.
         st.segments.push_back(Segment {
             last: st.committed.seq,
             len: st.active_len,
@@ -487,8 +540,25 @@ impl AuditLog {
         st.active = Arc::new(new);
         st.active_len = 0;
         st.active_first = None;
+        if let Err(e) = self.sync_log_dir() {
+            // The rename may not survive a power cut yet: flush the directory before the
+            // next append is acknowledged.
+            st.dir_unsynced = true;
+            return Err(e);
+        }
         prune(&self.paths, self.config.fsync, st)
     }
+}
+
+/// A failed write and what it rolled back to.
+#[derive(Clone, Copy, Debug)]
+struct Failure {
+    /// `committed.seq` when the failure rolled back: appends up to it survived.
+    floor: u64,
+    /// The operation that failed.
+    op: &'static str,
+    /// Its error kind.
+    kind: std::io::ErrorKind,
 }
 
 impl core::fmt::Debug for AuditLog {
@@ -519,7 +589,7 @@ fn prune(paths: &LogPaths, policy: FsyncPolicy, st: &mut State) -> Result<(), Lo
         removed = true;
     }
     if removed {
-        segment::sync_dir(&paths.dir())?;
+        segment::sync_dir(paths)?;
     }
     Ok(())
 }
