@@ -77,14 +77,19 @@ impl Default for RateLimits {
     }
 }
 
-/// Connection timeouts.
+/// Connection timeouts: together they bound how long a client that sends nothing, or
+/// sends a byte now and then, can hold a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timeouts {
     /// Time allowed for the TLS handshake.
     pub handshake: Duration,
-    /// Time allowed to receive a request's headers once it has started.
+    /// Time allowed to receive a request's headers. The clock starts when the server
+    /// waits for a request, so it also closes a keep-alive connection idle for this long.
     pub header_read: Duration,
-    /// A connection with no bytes received for this long is closed.
+    /// Time allowed to receive a request body, from the end of the headers; a body still
+    /// incomplete after it answers 408 `REQUEST_TIMEOUT`.
+    pub body_read: Duration,
+    /// A connection with no bytes moving in either direction for this long is closed.
     pub idle: Duration,
     /// On shutdown, how long open requests may take to finish.
     pub shutdown_grace: Duration,
@@ -95,6 +100,7 @@ impl Default for Timeouts {
         Self {
             handshake: Duration::from_secs(10),
             header_read: Duration::from_secs(10),
+            body_read: Duration::from_secs(60),
             idle: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(10),
         }
@@ -152,6 +158,28 @@ impl Clock for ManualClock {
     }
 }
 
+/// How many connections the server holds open at once. A connection past a limit is
+/// closed as soon as it is accepted, before any TLS work, and the server logs a warning
+/// once per episode of saturation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Open connections in total.
+    pub max: usize,
+    /// Open connections from one client IP address, so that one client cannot take every
+    /// slot. Set it to `max` to turn it off (many devices behind one NAT).
+    pub per_ip: usize,
+}
+
+impl Default for ConnectionLimits {
+    /// 1024 in total, 256 per client IP.
+    fn default() -> Self {
+        Self {
+            max: 1024,
+            per_ip: 256,
+        }
+    }
+}
+
 /// Everything [`Server::start`](crate::Server::start) needs.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
@@ -168,6 +196,8 @@ pub struct ServerConfig {
     pub rate_limits: RateLimits,
     /// Connection timeouts.
     pub timeouts: Timeouts,
+    /// Caps on open connections.
+    pub connections: ConnectionLimits,
     /// The time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -183,6 +213,7 @@ impl ServerConfig {
             tls: TlsMode::SelfSigned { ca_out: None },
             rate_limits: RateLimits::default(),
             timeouts: Timeouts::default(),
+            connections: ConnectionLimits::default(),
             clock: Arc::new(SystemClock),
         }
     }

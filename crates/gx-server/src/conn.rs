@@ -16,8 +16,14 @@ use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::Timeouts;
-use crate::router::handle;
+use crate::router::handle_within;
 use crate::state::AppState;
+
+/// Largest read buffer of one connection.
+const MAX_CONN_BUFFER: usize = 64 * 1024;
+
+/// Largest request line plus headers (an API key is at most 512 characters).
+const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 /// A stream that fails with `TimedOut` when nothing moves in either direction for `idle`.
 struct IdleTimeout<T> {
@@ -118,10 +124,15 @@ async fn http<I>(io: I, state: Arc<AppState>, timeouts: Timeouts, watcher: Watch
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| handle(Arc::clone(&state), req));
+    let body_timeout = timeouts.body_read;
+    let service = service_fn(move |req| handle_within(Arc::clone(&state), req, body_timeout));
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(timeouts.header_read)
+        // Bound what one connection can make the server buffer (hyper's default is about
+        // 400 KiB): request line and headers above MAX_HEADER_BYTES answer 431.
+        .max_header_size(MAX_HEADER_BYTES)
+        .max_buf_size(MAX_CONN_BUFFER)
         .keep_alive(true)
         .serve_connection(io, service);
     if let Err(e) = watcher.watch(conn).await {

@@ -34,6 +34,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod admission;
 mod api;
 mod audit_key;
 mod bundles;
@@ -54,7 +55,8 @@ mod sync;
 mod tls;
 
 pub use config::{
-    Clock, ManualClock, RateLimit, RateLimits, ServerConfig, SystemClock, Timeouts, TlsMode,
+    Clock, ConnectionLimits, ManualClock, RateLimit, RateLimits, ServerConfig, SystemClock,
+    Timeouts, TlsMode,
 };
 pub use error::ServerError;
 pub use init::{ApiKey, DEFAULT_SCOPES, InitOptions, InitOutput, init_db};

@@ -2,17 +2,21 @@
 //! and log one line (method, route, status, latency). Never logs keys, tokens or bodies.
 
 use core::convert::Infallible;
+use core::time::Duration;
 use std::sync::Arc;
 use std::time::Instant;
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, HeaderValue};
+use hyper::header::{
+    AUTHORIZATION, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue,
+};
 use hyper::{Method, Request, StatusCode};
 use serde::Serialize;
 
 use crate::api::{ApiError, HttpResponse, raw_json};
 use crate::bundles;
+use crate::config::Timeouts;
 use crate::encoding::sha256_hex;
 use crate::ids::new_id;
 use crate::query::Query;
@@ -119,17 +123,58 @@ async fn authenticate(
     Ok((dev, hash))
 }
 
-async fn read_body(body: Incoming) -> Result<Bytes, ApiError> {
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e)
+/// Reads the whole body, at most [`MAX_BODY_BYTES`] of it, within `deadline`.
+async fn read_body(body: Incoming, deadline: Duration) -> Result<Bytes, ApiError> {
+    let collect = Limited::new(body, MAX_BODY_BYTES).collect();
+    match tokio::time::timeout(deadline, collect).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e))
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some() =>
         {
             Err(ApiError::too_large("request body exceeds 1 MiB"))
         }
-        Err(_) => Err(ApiError::bad_request("could not read the request body")),
+        Ok(Err(_)) => Err(ApiError::bad_request("could not read the request body")),
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "REQUEST_TIMEOUT",
+            "the request body did not arrive in time",
+        )),
     }
+}
+
+/// Whether a `Content-Type` value is `application/json` (any case, parameters ignored).
+fn is_json_media_type(value: &HeaderValue) -> bool {
+    value.to_str().is_ok_and(|v| {
+        let essence = v.split(';').next().unwrap_or_default().trim();
+        essence.eq_ignore_ascii_case("application/json")
+    })
+}
+
+fn unsupported_media_type() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "UNSUPPORTED_MEDIA_TYPE",
+        "request bodies must be sent as Content-Type: application/json",
+    )
+}
+
+/// Reads the body of a route that takes one. A body needs `Content-Type:
+/// application/json`; a wrong type is refused before the body is read, a missing one
+/// only when the body turns out not to be empty (clients send `revoke` without a body).
+async fn json_body(req: Request<Incoming>, deadline: Duration) -> Result<Bytes, ApiError> {
+    let content_type = req.headers().get(CONTENT_TYPE).cloned();
+    if content_type
+        .as_ref()
+        .is_some_and(|v| !is_json_media_type(v))
+    {
+        return Err(unsupported_media_type());
+    }
+    let body = read_body(req.into_body(), deadline).await?;
+    if content_type.is_none() && !body.iter().all(u8::is_ascii_whitespace) {
+        return Err(unsupported_media_type());
+    }
+    Ok(body)
 }
 
 fn jwks(state: &AppState) -> Result<HttpResponse, ApiError> {
@@ -154,6 +199,7 @@ async fn dispatch(
     req: Request<Incoming>,
     route: Route,
     id: Option<String>,
+    body_timeout: Duration,
 ) -> Result<HttpResponse, ApiError> {
     match route {
         Route::Jwks => return jwks(state),
@@ -182,7 +228,7 @@ async fn dispatch(
         return Err(ApiError::too_large("request body exceeds 1 MiB"));
     }
     let body = if matches!(route, Route::Create | Route::Revoke | Route::Sync) {
-        read_body(req.into_body()).await?
+        json_body(req, body_timeout).await?
     } else {
         Bytes::new()
     };
@@ -200,10 +246,20 @@ async fn dispatch(
     }
 }
 
-/// The hyper service function.
+/// The hyper service function, with the default body deadline.
+#[allow(dead_code, reason = "the fuzzing harness drives requests through it")]
 pub(crate) async fn handle(
     state: Arc<AppState>,
     req: Request<Incoming>,
+) -> Result<HttpResponse, Infallible> {
+    handle_within(state, req, Timeouts::default().body_read).await
+}
+
+/// The hyper service function: a body must arrive within `body_timeout`.
+pub(crate) async fn handle_within(
+    state: Arc<AppState>,
+    req: Request<Incoming>,
+    body_timeout: Duration,
 ) -> Result<HttpResponse, Infallible> {
     let started = Instant::now();
     let request_id = new_id("req", state.now_ms());
@@ -211,13 +267,28 @@ pub(crate) async fn handle(
     let (template, result) = match route(&method, req.uri().path()) {
         Ok((route, id)) => {
             let id = id.map(str::to_owned);
-            (route.template(), dispatch(&state, req, route, id).await)
+            (
+                route.template(),
+                dispatch(&state, req, route, id, body_timeout).await,
+            )
         }
         Err(e) => ("<unmatched>", Err(e)),
     };
     let mut resp = match result {
         Ok(resp) => resp,
-        Err(e) => e.into_response(&request_id),
+        Err(e) => {
+            // After these the rest of the body is not read: close instead of keeping alive.
+            let close = matches!(
+                e.status,
+                StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+            );
+            let mut resp = e.into_response(&request_id);
+            if close {
+                resp.headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            resp
+        }
     };
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-request-id", v);
@@ -258,5 +329,20 @@ mod tests {
             "NOT_FOUND"
         );
         assert_eq!(route(&Method::GET, "/").unwrap_err().code, "NOT_FOUND");
+    }
+
+    #[test]
+    fn json_media_types() {
+        let json = |v: &'static str| is_json_media_type(&HeaderValue::from_static(v));
+        assert!(json("application/json"));
+        assert!(json("Application/JSON; charset=utf-8"));
+        assert!(json(" application/json ;charset=UTF-8"));
+        assert!(!json("text/plain"));
+        assert!(!json("application/x-www-form-urlencoded"));
+        assert!(!json("application/jsonp"));
+        assert!(!json(""));
+        assert!(!is_json_media_type(
+            &HeaderValue::from_bytes(b"application/json\xff").unwrap()
+        ));
     }
 }

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::admission::Admission;
 use crate::config::ServerConfig;
 use crate::error::ServerError;
 use crate::issuer::KeyRing;
@@ -44,6 +45,11 @@ impl Server {
     /// [`ServerError`] when plain HTTP is asked for off loopback, the database or key
     /// cannot be opened, TLS material is unusable, or the address cannot be bound.
     pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+        if config.connections.max == 0 || config.connections.per_ip == 0 {
+            return Err(ServerError::InvalidConfig(
+                "connection limits must be at least 1",
+            ));
+        }
         let tls = tls::setup(&config.tls, config.listen)?;
         let db = config.db.clone();
         let now = config.clock.now().as_millis();
@@ -114,14 +120,25 @@ async fn accept_loop(
     mut stopped: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
+    let admission = Admission::new(config.connections);
     loop {
         tokio::select! {
             _ = stopped.changed() => break,
             accepted = listener.accept() => match accepted {
-                Ok((tcp, _peer)) => {
-                    let fut = conn::serve(tcp, acceptor.clone(), Arc::clone(&state), config.timeouts, graceful.watcher());
-                    tokio::spawn(fut);
-                }
+                Ok((tcp, peer)) => match admission.admit(peer.ip()) {
+                    Ok(permit) => {
+                        let fut = conn::serve(tcp, acceptor.clone(), Arc::clone(&state), config.timeouts, graceful.watcher());
+                        tokio::spawn(async move {
+                            fut.await;
+                            drop(permit);
+                        });
+                    }
+                    Err(refusal) => {
+                        // Closed before any TLS work: a refused connection costs one accept.
+                        drop(tcp);
+                        admission.report(refusal, peer.ip());
+                    }
+                },
                 Err(e) => {
                     // Out of file descriptors and the like: back off briefly instead of spinning.
                     tracing::warn!(error = %e, "accept failed");

@@ -28,7 +28,41 @@ struct SyncRequest<'a> {
     #[serde(rename = "bundleId")]
     bundle_id: Option<String>,
     #[serde(borrow)]
-    entries: Option<Vec<&'a RawValue>>,
+    entries: Option<Entries<'a>>,
+}
+
+/// The error text of an `entries` array longer than [`MAX_BATCH`].
+const TOO_MANY: &str = "too many entries";
+
+/// The `entries` array, read no further than [`MAX_BATCH`] elements: a 1 MiB body of
+/// `[0,0,0,...]` is refused after 1001 elements instead of becoming half a million
+/// 16-byte slices.
+struct Entries<'a>(Vec<&'a RawValue>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Bounded;
+        impl<'de> serde::de::Visitor<'de> for Bounded {
+            type Value = Entries<'de>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("an array of audit entries")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Entries<'de>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = seq.next_element::<&'de RawValue>()? {
+                    if out.len() == MAX_BATCH {
+                        return Err(serde::de::Error::custom(TOO_MANY));
+                    }
+                    out.push(entry);
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_seq(Bounded)
+    }
 }
 
 /// A best-effort `seq` for an error report on an entry that did not parse.
@@ -179,14 +213,18 @@ pub(crate) async fn sync(
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let (bundle_id, count) = {
-        let req: SyncRequest<'_> = serde_json::from_slice(&body).map_err(|_| {
-            ApiError::bad_request("body must be {\"bundleId\", \"entries\": [...]}")
+        let req: SyncRequest<'_> = serde_json::from_slice(&body).map_err(|e| {
+            if e.is_data() && e.to_string().starts_with(TOO_MANY) {
+                ApiError::too_large(format!("at most {MAX_BATCH} entries per batch"))
+            } else {
+                ApiError::bad_request("body must be {\"bundleId\", \"entries\": [...]}")
+            }
         })?;
         let bundle_id = req
             .bundle_id
             .filter(|s| !s.is_empty())
             .ok_or_else(|| ApiError::bad_request("bundleId is required"))?;
-        let entries = req
+        let Entries(entries) = req
             .entries
             .ok_or_else(|| ApiError::bad_request("entries is required"))?;
         if entries.is_empty() {
@@ -210,7 +248,8 @@ pub(crate) async fn sync(
     let checked = tokio::task::spawn_blocking(move || {
         let req: SyncRequest<'_> =
             serde_json::from_slice(&body).map_err(|_| ApiError::internal())?;
-        check_batch(&req.entries.unwrap_or_default(), &bundle).map(|r| (r, bundle))
+        let entries = req.entries.map(|Entries(e)| e).unwrap_or_default();
+        check_batch(&entries, &bundle).map(|r| (r, bundle))
     })
     .await
     .map_err(|_| ApiError::internal())??;

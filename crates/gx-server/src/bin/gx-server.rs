@@ -13,7 +13,9 @@ usage:
   gx-server init --db FILE [--agent-did DID] [--scope S]... [--force] [--json]
   gx-server run  --db FILE [--listen ADDR] [--public-url URL]
                  [--tls-cert F --tls-key F | --self-signed CA_OUT | --plain-http]
-                 [--no-rate-limits]
+                 [--no-rate-limits] [--max-connections N] [--max-connections-per-ip N]
+                 [--handshake-timeout S] [--header-timeout S] [--body-timeout S]
+                 [--idle-timeout S]
 
 run prints the base URL as the first line of stdout, then logs to stderr
 (RUST_LOG=gx_server=debug for more). Default listen address: 127.0.0.1:8443.
@@ -129,10 +131,38 @@ fn run() -> Result<()> {
             if args.flag("--no-rate-limits") {
                 config.rate_limits = RateLimits::DISABLED;
             }
+            if let Some(n) = count(&mut args, "--max-connections")? {
+                config.connections.max = n;
+            }
+            if let Some(n) = count(&mut args, "--max-connections-per-ip")? {
+                config.connections.per_ip = n;
+            }
+            let t = &mut config.timeouts;
+            for (flag, slot) in [
+                ("--handshake-timeout", &mut t.handshake),
+                ("--header-timeout", &mut t.header_read),
+                ("--body-timeout", &mut t.body_read),
+                ("--idle-timeout", &mut t.idle),
+            ] {
+                if let Some(secs) = count(&mut args, flag)? {
+                    *slot = core::time::Duration::from_secs(u64::try_from(secs)?);
+                }
+            }
             args.finish()?;
             serve(config)
         }
         other => bail!("unknown command `{other}`\n\n{HELP}"),
+    }
+}
+
+/// A positive count flag.
+fn count(args: &mut Args, name: &str) -> Result<Option<usize>> {
+    let Some(v) = args.value(name)? else {
+        return Ok(None);
+    };
+    match v.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
+        _ => bail!("{name} needs a positive number, not `{v}`"),
     }
 }
 
