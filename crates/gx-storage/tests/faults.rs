@@ -13,6 +13,7 @@ mod faults {
     mod bundle;
     mod cursor;
     mod log;
+    mod rlimit;
     mod rotation;
     mod util;
 }

@@ -69,8 +69,14 @@ struct State {
     pending_first: u64,
     /// A group-commit leader is writing and flushing.
     flushing: bool,
-    /// Failed writes so far; `failures[e]` is what failure `e` rolled back to and why.
+    /// Failed writes that appenders still waiting may need to hear of:
+    /// `failures[e - failures_base]` is what failure `e` rolled back to and why. Cleared
+    /// whenever no appender waits, so a disk that keeps failing does not grow it.
     failures: Vec<Failure>,
+    /// Number of failures forgotten before `failures[0]`.
+    failures_base: u64,
+    /// Group-commit appenders between queueing and returning.
+    waiters: usize,
     /// A rotation renamed or created a segment but the directory `fsync` after it
     /// failed: the next append flushes the directory before it is acknowledged.
     dir_unsynced: bool,
@@ -107,6 +113,8 @@ impl AuditLog {
             pending_first: 0,
             flushing: false,
             failures: Vec::new(),
+            failures_base: 0,
+            waiters: 0,
             dir_unsynced: false,
             cursor: rec.cursor,
             key,
@@ -347,6 +355,9 @@ impl AuditLog {
             }
             Err(e) => {
                 self.roll_back(st, start_len, &e);
+                if st.waiters == 0 {
+                    forget_failures(st);
+                }
                 Err(e)
             }
         }
@@ -391,25 +402,46 @@ impl AuditLog {
             st.pending_first = first_seq;
         }
         st.pending.extend_from_slice(buf);
-        let my_epoch = st.failures.len();
+        let my_epoch = st.failures_base + st.failures.len() as u64;
+        st.waiters += 1;
+        let (mut st, res) = self.await_flush(st, my_epoch, my_last);
+        st.waiters -= 1;
+        if st.waiters == 0 {
+            forget_failures(&mut st);
+        }
+        res
+    }
+
+    /// Waits (leading a flush when none runs) until a flush covers `my_last` or a
+    /// failure at or after `my_epoch` rolls it back.
+    fn await_flush<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+        my_epoch: u64,
+        my_last: u64,
+    ) -> (MutexGuard<'a, State>, Result<(), LogError>) {
         let mut own_error = None;
         loop {
-            if let Some(failure) = st.failures.get(my_epoch) {
+            // `my_epoch >= failures_base`: failures are forgotten only with no waiter.
+            let index =
+                usize::try_from(my_epoch.saturating_sub(st.failures_base)).unwrap_or(usize::MAX);
+            if let Some(&failure) = st.failures.get(index) {
                 // A write failed after we queued: we survived only if it came after ours.
                 if my_last <= failure.floor {
-                    return Ok(());
+                    return (st, Ok(()));
                 }
                 if let Some(e) = own_error {
-                    return Err(e);
+                    return (st, Err(e));
                 }
-                return Err(LogError::GroupCommitFailed {
+                let err = LogError::GroupCommitFailed {
                     op: failure.op,
                     path: self.paths.base().to_path_buf(),
                     kind: failure.kind,
-                });
+                };
+                return (st, Err(err));
             }
             if st.committed.seq >= my_last {
-                return Ok(());
+                return (st, Ok(()));
             }
             if !st.flushing && !st.pending.is_empty() {
                 let (guard, err) = self.lead(st);
@@ -550,6 +582,12 @@ impl AuditLog {
     }
 }
 
+/// Drops the failures no appender waits to hear of.
+fn forget_failures(st: &mut State) {
+    st.failures_base = st.failures_base.saturating_add(st.failures.len() as u64);
+    st.failures.clear();
+}
+
 /// A failed write and what it rolled back to.
 #[derive(Clone, Copy, Debug)]
 struct Failure {
@@ -593,3 +631,6 @@ fn prune(paths: &LogPaths, policy: FsyncPolicy, st: &mut State) -> Result<(), Lo
     }
     Ok(())
 }
+
+#[cfg(all(test, feature = "_fault-injection"))]
+mod tests;
