@@ -31,8 +31,10 @@ pub enum FaultPoint {
     LogWrite,
     /// The `fdatasync` after an append (`EveryEntry`, `GroupCommit`).
     LogSync,
-    /// Truncating the active segment back to its last committed byte after a failed
-    /// write (the roll-back), and its flush.
+    /// Opening (or creating) the active segment when the log is opened.
+    LogOpen,
+    /// Truncating the active segment back to its last committed byte, and its flush:
+    /// the roll-back after a failed write, and the torn-line repair when opening.
     LogTruncate,
     /// The `fsync` of the active segment before rotation renames it.
     RotateSync,

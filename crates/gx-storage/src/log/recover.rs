@@ -19,6 +19,7 @@ use gx_core::audit::{EntryHash, PrevHash};
 use super::codec::ChainHead;
 use super::segment::{self, LogPaths, Scan};
 use crate::SyncCursor;
+use crate::fault::FaultPoint;
 
 /// A rotated segment and the seqs it holds.
 #[derive(Clone, Debug)]
@@ -54,14 +55,22 @@ pub(crate) fn recover(paths: &LogPaths) -> Result<Recovered, LogError> {
     let cursor = SyncCursor::at(paths.cursor()).load()?;
     let listed = paths.list_segments()?;
     let base = paths.base();
-    let active = open_active(base)?;
+    let active = crate::fault::call(FaultPoint::LogOpen, base, || {
+        OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(base)
+    })
+    .map_err(|e| LogError::io("open", base, e))?;
     let scan = segment::scan(base, &active)?;
     let mut torn_bytes = 0;
     if scan.torn_bytes > 0 {
-        active
-            .set_len(scan.valid_len)
-            .and_then(|()| active.sync_all())
-            .map_err(|e| LogError::io("truncate torn line", base, e))?;
+        crate::fault::call(FaultPoint::LogTruncate, base, || {
+            active.set_len(scan.valid_len)?;
+            active.sync_all()
+        })
+        .map_err(|e| LogError::io("truncate torn line", base, e))?;
         torn_bytes = scan.torn_bytes;
     }
 

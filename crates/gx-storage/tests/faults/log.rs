@@ -229,3 +229,37 @@ fn a_failed_explicit_sync_is_reported() {
     drop(guard);
     log.sync().expect("sync after the fault");
 }
+
+#[test]
+fn a_failed_open_or_torn_line_repair_is_reported_and_changes_nothing() {
+    let dir = tempdir();
+    let path = log_path(&dir);
+    let config = AuditLogConfig::new(FsyncPolicy::EveryEntry);
+    // Creating a new log on a full quota.
+    let guard = Fault::new(FaultPoint::LogOpen, &path, EDQUOT).arm();
+    let err = gx_storage::AuditLog::open(&path, super::util::key(), config).unwrap_err();
+    assert_io(&err, "open", &path, EDQUOT);
+    drop(guard);
+    assert!(!path.exists());
+    // A log with a torn last line whose repair cannot be written.
+    let log = open(&path, config);
+    let mut acked = Acked::default();
+    for i in 0..3 {
+        acked.append(&log, i);
+    }
+    drop(log);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"{\"seq\":4,\"timest");
+    std::fs::write(&path, &bytes).unwrap();
+    let guard = Fault::new(FaultPoint::LogTruncate, &path, EIO).arm();
+    let err = gx_storage::AuditLog::open(&path, super::util::key(), config).unwrap_err();
+    assert_io(&err, "truncate torn line", &path, EIO);
+    drop(guard);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "the file was left as found"
+    );
+    let (_log, torn) = check_reopen(&path, config, &mut acked, false);
+    assert_eq!(torn, 16);
+}
