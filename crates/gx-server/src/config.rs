@@ -198,6 +198,10 @@ pub struct ServerConfig {
     pub timeouts: Timeouts,
     /// Caps on open connections.
     pub connections: ConnectionLimits,
+    /// Bytes of request bodies held in memory at once, over all connections (default
+    /// 256 MiB, never below one 1 MiB body). A body that would go past it answers 503
+    /// `SERVER_BUSY` with `Retry-After: 1`.
+    pub body_memory: usize,
     /// The time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -214,6 +218,7 @@ impl ServerConfig {
             rate_limits: RateLimits::default(),
             timeouts: Timeouts::default(),
             connections: ConnectionLimits::default(),
+            body_memory: 256 * 1024 * 1024,
             clock: Arc::new(SystemClock),
         }
     }

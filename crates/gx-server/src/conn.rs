@@ -15,6 +15,7 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsAcceptor;
 
+use crate::body::BodyBudget;
 use crate::config::Timeouts;
 use crate::router::handle_within;
 use crate::state::AppState;
@@ -104,6 +105,7 @@ pub(crate) async fn serve(
     tcp: TcpStream,
     acceptor: Option<TlsAcceptor>,
     state: Arc<AppState>,
+    budget: Arc<BodyBudget>,
     timeouts: Timeouts,
     watcher: Watcher,
 ) {
@@ -112,20 +114,27 @@ pub(crate) async fn serve(
     match acceptor {
         Some(acceptor) => match tokio::time::timeout(timeouts.handshake, acceptor.accept(io)).await
         {
-            Ok(Ok(tls)) => http(TokioIo::new(tls), state, timeouts, watcher).await,
+            Ok(Ok(tls)) => http(TokioIo::new(tls), state, budget, timeouts, watcher).await,
             Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
             Err(_) => tracing::debug!("TLS handshake timed out"),
         },
-        None => http(TokioIo::new(io), state, timeouts, watcher).await,
+        None => http(TokioIo::new(io), state, budget, timeouts, watcher).await,
     }
 }
 
-async fn http<I>(io: I, state: Arc<AppState>, timeouts: Timeouts, watcher: Watcher)
-where
+async fn http<I>(
+    io: I,
+    state: Arc<AppState>,
+    budget: Arc<BodyBudget>,
+    timeouts: Timeouts,
+    watcher: Watcher,
+) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let body_timeout = timeouts.body_read;
-    let service = service_fn(move |req| handle_within(Arc::clone(&state), req, body_timeout));
+    let service = service_fn(move |req| {
+        let (state, budget) = (Arc::clone(&state), Arc::clone(&budget));
+        async move { handle_within(state, req, &budget).await }
+    });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(timeouts.header_read)

@@ -37,6 +37,7 @@
 mod admission;
 mod api;
 mod audit_key;
+mod body;
 mod bundles;
 mod config;
 mod conn;
@@ -69,6 +70,6 @@ pub use store::{
 };
 
 /// Largest request body accepted (1 MiB); larger bodies answer 413.
-pub const MAX_BODY_BYTES: usize = router::MAX_BODY_BYTES;
+pub const MAX_BODY_BYTES: usize = body::MAX_BODY_BYTES;
 /// Most entries per sync batch (1000); more answer 413 `PAYLOAD_TOO_LARGE`.
 pub const MAX_SYNC_BATCH: usize = sync::MAX_BATCH;

@@ -2,12 +2,10 @@
 //! and log one line (method, route, status, latency). Never logs keys, tokens or bodies.
 
 use core::convert::Infallible;
-use core::time::Duration;
 use std::sync::Arc;
 use std::time::Instant;
 
-use http_body_util::{BodyExt, Limited};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Incoming;
 use hyper::header::{
     AUTHORIZATION, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue,
 };
@@ -15,6 +13,7 @@ use hyper::{Method, Request, StatusCode};
 use serde::Serialize;
 
 use crate::api::{ApiError, HttpResponse, raw_json};
+use crate::body::{Body, BodyBudget, MAX_BODY_BYTES};
 use crate::bundles;
 use crate::config::Timeouts;
 use crate::encoding::sha256_hex;
@@ -22,9 +21,6 @@ use crate::ids::new_id;
 use crate::query::Query;
 use crate::state::AppState;
 use crate::sync;
-
-/// Request bodies above this are refused with 413.
-pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The endpoints, by route template.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,26 +119,6 @@ async fn authenticate(
     Ok((dev, hash))
 }
 
-/// Reads the whole body, at most [`MAX_BODY_BYTES`] of it, within `deadline`.
-async fn read_body(body: Incoming, deadline: Duration) -> Result<Bytes, ApiError> {
-    let collect = Limited::new(body, MAX_BODY_BYTES).collect();
-    match tokio::time::timeout(deadline, collect).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e))
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(ApiError::too_large("request body exceeds 1 MiB"))
-        }
-        Ok(Err(_)) => Err(ApiError::bad_request("could not read the request body")),
-        Err(_) => Err(ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "REQUEST_TIMEOUT",
-            "the request body did not arrive in time",
-        )),
-    }
-}
-
 /// Whether a `Content-Type` value is `application/json` (any case, parameters ignored).
 fn is_json_media_type(value: &HeaderValue) -> bool {
     value.to_str().is_ok_and(|v| {
@@ -162,7 +138,11 @@ fn unsupported_media_type() -> ApiError {
 /// Reads the body of a route that takes one. A body needs `Content-Type:
 /// application/json`; a wrong type is refused before the body is read, a missing one
 /// only when the body turns out not to be empty (clients send `revoke` without a body).
-async fn json_body(req: Request<Incoming>, deadline: Duration) -> Result<Bytes, ApiError> {
+async fn json_body(
+    req: Request<Incoming>,
+    declared: Option<u64>,
+    budget: &BodyBudget,
+) -> Result<Body, ApiError> {
     let content_type = req.headers().get(CONTENT_TYPE).cloned();
     if content_type
         .as_ref()
@@ -170,8 +150,8 @@ async fn json_body(req: Request<Incoming>, deadline: Duration) -> Result<Bytes, 
     {
         return Err(unsupported_media_type());
     }
-    let body = read_body(req.into_body(), deadline).await?;
-    if content_type.is_none() && !body.iter().all(u8::is_ascii_whitespace) {
+    let body = budget.read(req.into_body(), declared).await?;
+    if content_type.is_none() && !body.bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(unsupported_media_type());
     }
     Ok(body)
@@ -199,7 +179,7 @@ async fn dispatch(
     req: Request<Incoming>,
     route: Route,
     id: Option<String>,
-    body_timeout: Duration,
+    budget: &BodyBudget,
 ) -> Result<HttpResponse, ApiError> {
     match route {
         Route::Jwks => return jwks(state),
@@ -228,38 +208,39 @@ async fn dispatch(
         return Err(ApiError::too_large("request body exceeds 1 MiB"));
     }
     let body = if matches!(route, Route::Create | Route::Revoke | Route::Sync) {
-        json_body(req, body_timeout).await?
+        json_body(req, declared, budget).await?
     } else {
-        Bytes::new()
+        Body::empty()
     };
     let id = id.as_deref().unwrap_or_default();
     match route {
-        Route::Create => bundles::create(state, &dev, &body).await,
+        Route::Create => bundles::create(state, &dev, &body.bytes).await,
         Route::List => bundles::list(state, &dev, &query).await,
         Route::Get => bundles::get(state, &dev, id).await,
         Route::Refresh => bundles::refresh(state, &dev, id).await,
-        Route::Revoke => bundles::revoke(state, &dev, id, &body).await,
+        Route::Revoke => bundles::revoke(state, &dev, id, &body.bytes).await,
         Route::RevocationStatus => bundles::revocation_status(state, &dev, id).await,
         Route::Audit => bundles::audit(state, &dev, id, &query).await,
-        Route::Sync => sync::sync(state, &dev, body).await,
+        Route::Sync => sync::sync(state, &dev, body.bytes.clone()).await,
         Route::Jwks | Route::Health => Err(ApiError::internal()),
     }
 }
 
-/// The hyper service function, with the default body deadline.
+/// The hyper service function, with a body budget of its own and the default deadline.
 #[allow(dead_code, reason = "the fuzzing harness drives requests through it")]
 pub(crate) async fn handle(
     state: Arc<AppState>,
     req: Request<Incoming>,
 ) -> Result<HttpResponse, Infallible> {
-    handle_within(state, req, Timeouts::default().body_read).await
+    let budget = BodyBudget::new(MAX_BODY_BYTES, Timeouts::default().body_read);
+    handle_within(state, req, &budget).await
 }
 
-/// The hyper service function: a body must arrive within `body_timeout`.
+/// The hyper service function: bodies are read within `budget`.
 pub(crate) async fn handle_within(
     state: Arc<AppState>,
     req: Request<Incoming>,
-    body_timeout: Duration,
+    budget: &BodyBudget,
 ) -> Result<HttpResponse, Infallible> {
     let started = Instant::now();
     let request_id = new_id("req", state.now_ms());
@@ -269,7 +250,7 @@ pub(crate) async fn handle_within(
             let id = id.map(str::to_owned);
             (
                 route.template(),
-                dispatch(&state, req, route, id, body_timeout).await,
+                dispatch(&state, req, route, id, budget).await,
             )
         }
         Err(e) => ("<unmatched>", Err(e)),
@@ -280,7 +261,9 @@ pub(crate) async fn handle_within(
             // After these the rest of the body is not read: close instead of keeping alive.
             let close = matches!(
                 e.status,
-                StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+                StatusCode::PAYLOAD_TOO_LARGE
+                    | StatusCode::REQUEST_TIMEOUT
+                    | StatusCode::SERVICE_UNAVAILABLE
             );
             let mut resp = e.into_response(&request_id);
             if close {

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::admission::Admission;
+use crate::body::BodyBudget;
 use crate::config::ServerConfig;
 use crate::error::ServerError;
 use crate::issuer::KeyRing;
@@ -121,13 +122,14 @@ async fn accept_loop(
 ) {
     let graceful = GracefulShutdown::new();
     let admission = Admission::new(config.connections);
+    let budget = BodyBudget::new(config.body_memory, config.timeouts.body_read);
     loop {
         tokio::select! {
             _ = stopped.changed() => break,
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => match admission.admit(peer.ip()) {
                     Ok(permit) => {
-                        let fut = conn::serve(tcp, acceptor.clone(), Arc::clone(&state), config.timeouts, graceful.watcher());
+                        let fut = conn::serve(tcp, acceptor.clone(), Arc::clone(&state), Arc::clone(&budget), config.timeouts, graceful.watcher());
                         tokio::spawn(async move {
                             fut.await;
                             drop(permit);

@@ -15,7 +15,7 @@ usage:
                  [--tls-cert F --tls-key F | --self-signed CA_OUT | --plain-http]
                  [--no-rate-limits] [--max-connections N] [--max-connections-per-ip N]
                  [--handshake-timeout S] [--header-timeout S] [--body-timeout S]
-                 [--idle-timeout S]
+                 [--idle-timeout S] [--max-body-memory-mib N]
 
 run prints the base URL as the first line of stdout, then logs to stderr
 (RUST_LOG=gx_server=debug for more). Default listen address: 127.0.0.1:8443.
@@ -136,6 +136,9 @@ fn run() -> Result<()> {
             }
             if let Some(n) = count(&mut args, "--max-connections-per-ip")? {
                 config.connections.per_ip = n;
+            }
+            if let Some(mib) = count(&mut args, "--max-body-memory-mib")? {
+                config.body_memory = mib.saturating_mul(1024 * 1024);
             }
             let t = &mut config.timeouts;
             for (flag, slot) in [

@@ -252,3 +252,88 @@ async fn big_declared_bodies_are_refused_before_reading() {
         .unwrap();
     assert_eq!(r.verdict(), (413, "PAYLOAD_TOO_LARGE".into()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_past_the_memory_budget_are_503_and_the_budget_comes_back() {
+    let t = start(|c| {
+        c.body_memory = 4 * MIB;
+        c.timeouts = short_timeouts();
+    })
+    .await;
+    let auth = format!("Authorization: Bearer {}", t.key);
+    // Eight stalled bodies of 900 KiB each: at most four fit in 4 MiB.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let mut c = t.target.connect().await;
+        let mut bytes = raw_request(
+            SYNC,
+            &[
+                &auth,
+                "Content-Type: application/json",
+                "Content-Length: 1000000",
+            ],
+            b"",
+        );
+        bytes.resize(bytes.len() + 900 * 1024, b' ');
+        tasks.push(tokio::spawn(async move {
+            let _ = c.send(&bytes).await;
+            c.reply()
+                .await
+                .map(|r| (r.verdict(), r.header("retry-after").map(str::to_owned)))
+        }));
+    }
+    // Honest small requests still fit (they retry on 503, as gx-sync does).
+    let mut created = false;
+    for _ in 0..50 {
+        let r = t
+            .target
+            .call(
+                "POST",
+                "/v1/consent-bundles",
+                Some(&t.key),
+                &t.create_body(),
+            )
+            .await;
+        if r.status == 201 {
+            created = true;
+            break;
+        }
+        assert_eq!(r.verdict(), (503, "SERVER_BUSY".into()));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(created, "an honest create never fit");
+    // Every stalled body ends: 503 at once when it does not fit, 408 at the deadline.
+    let (mut busy, mut timed_out) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            ((503, code), retry) => {
+                assert_eq!(
+                    (code.as_str(), retry.as_deref()),
+                    ("SERVER_BUSY", Some("1"))
+                );
+                busy += 1;
+            }
+            ((408, code), _) => {
+                assert_eq!(code, "REQUEST_TIMEOUT");
+                timed_out += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(
+        busy >= 4 && timed_out <= 4,
+        "{busy} busy, {timed_out} timed out"
+    );
+    // All of the budget is back: a full 1 MiB body is accepted.
+    let bundle = t.create_bundle().await;
+    let mut body = sync_body(
+        bundle["bundleId"].as_str().unwrap(),
+        &[Chain::for_bundle(&bundle).next()],
+    );
+    body.resize(MIB, b' ');
+    let r = t
+        .target
+        .call("POST", "/v1/audit/offline-sync", Some(&t.key), &body)
+        .await;
+    assert_eq!(r.verdict(), (200, String::new()));
+}

@@ -5,7 +5,7 @@
 use core::time::Duration;
 use std::sync::Arc;
 
-use gx_server::{ManualClock, RateLimits, SystemClock};
+use gx_server::{ConnectionLimits, ManualClock, RateLimits, SystemClock};
 
 use crate::harness::{Abuse, Chain, create_body_for, heavy, start, sync_body};
 use crate::wire::Reply;
@@ -17,6 +17,11 @@ async fn limited_server() -> (Abuse, ManualClock) {
     let t = start(move |config| {
         config.rate_limits = RateLimits::default();
         config.clock = Arc::new(c);
+        // The floods come from one address and may be more than the per-IP cap.
+        config.connections = ConnectionLimits {
+            max: 4096,
+            per_ip: 4096,
+        };
     })
     .await;
     (t, clock)
