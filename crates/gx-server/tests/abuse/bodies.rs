@@ -5,7 +5,7 @@ use core::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::harness::{Chain, short_timeouts, start, sync_body};
+use crate::harness::{Chain, heavy, short_timeouts, start, sync_body};
 use crate::wire::{raw_request, request};
 
 const MIB: usize = 1024 * 1024;
@@ -336,4 +336,59 @@ async fn bodies_past_the_memory_budget_are_503_and_the_budget_comes_back() {
         .call("POST", "/v1/audit/offline-sync", Some(&t.key), &body)
         .await;
     assert_eq!(r.verdict(), (200, String::new()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_chunked_framing_is_400() {
+    // The headers were fine, so a request exists: a body whose chunk framing breaks
+    // answers the protocol's 400 BAD_REQUEST (not the HTTP layer's bare one).
+    let t = start(|_| {}).await;
+    let auth = format!("Authorization: Bearer {}", t.key);
+    for (what, chunks) in [
+        ("size not hex", &b"zz\r\n{}\r\n0\r\n\r\n"[..]),
+        (
+            "size overflows",
+            b"fffffffffffffffffffff\r\n{}\r\n0\r\n\r\n",
+        ),
+        ("data longer than its size", b"1\r\n{}\r\n0\r\n\r\n"),
+    ] {
+        let bytes = raw_request(
+            SYNC,
+            &[
+                &auth,
+                "Content-Type: application/json",
+                "Transfer-Encoding: chunked",
+            ],
+            chunks,
+        );
+        let (r, _) = t.target.connect().await.send_while_reading(bytes).await;
+        assert_eq!(r.unwrap().verdict(), (400, "BAD_REQUEST".into()), "{what}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_requests_are_answered_one_by_one_in_order() {
+    // 500 requests in one write: answered in order on the one connection, no more.
+    let t = start(|_| {}).await;
+    let n = if heavy() { 5000 } else { 500 };
+    let mut bytes = Vec::new();
+    for i in 0..n {
+        let path = if i % 2 == 0 { "/healthz" } else { "/nope" };
+        bytes.extend(request("GET", path, None, b""));
+    }
+    let mut c = t.target.connect().await;
+    c.send(&bytes).await.unwrap();
+    for i in 0..n {
+        let r = c.reply().await.unwrap();
+        let want = if i % 2 == 0 {
+            (200, "")
+        } else {
+            (404, "NOT_FOUND")
+        };
+        assert_eq!(r.verdict(), (want.0, want.1.into()), "request {i}");
+    }
+    assert_eq!(
+        t.target.call("GET", "/healthz", None, b"").await.status,
+        200
+    );
 }
