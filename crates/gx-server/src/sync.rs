@@ -90,22 +90,38 @@ fn check_batch(
 ) -> Result<Result<Vec<NewEntry>, Vec<EntryError>>, ApiError> {
     let key = AuditVerifyingKey::from_bytes(&bundle.audit_public_key)
         .map_err(|_| ApiError::internal())?;
+    // Parse every entry first, then run the CPU-heavy checks (hash, signature) across
+    // the cores, then walk the batch in order for the errors and continuity.
+    let parsed: Vec<Result<SignedAuditEntry<'_>, String>> = raw
+        .iter()
+        .map(
+            |item| match SignedAuditEntry::parse_line(item.get().as_bytes()) {
+                Ok(s) => Ok(Ok(s)),
+                Err(e) if e.wire_code() == "BAD_REQUEST" => {
+                    Err(ApiError::bad_request(format!("entry rejected: {e}")))
+                }
+                Err(e) => Ok(Err(e.to_string())),
+            },
+        )
+        .collect::<Result<_, _>>()?;
+    let verdicts = verdicts(&parsed, &key)?;
     let mut errors = Vec::new();
     let mut ready = Vec::with_capacity(raw.len());
     // (seq, hash) of the previous entry that parsed, for the continuity checks.
     let mut previous: Option<(u64, EntryHash)> = None;
-    for item in raw {
-        let text = item.get();
-        let signed = match SignedAuditEntry::parse_line(text.as_bytes()) {
-            Ok(s) => s,
-            Err(e) if e.wire_code() == "BAD_REQUEST" => {
-                return Err(ApiError::bad_request(format!("entry rejected: {e}")));
-            }
-            Err(e) => {
-                errors.push(entry_error(loose_seq(text), "INVALID_ENTRY", e.to_string()));
+    for ((item, parsed), verdict) in raw.iter().zip(&parsed).zip(verdicts) {
+        let (signed, verdict) = match (parsed, verdict) {
+            (Ok(s), Some(v)) => (s, v),
+            (Err(message), _) => {
+                errors.push(entry_error(
+                    loose_seq(item.get()),
+                    "INVALID_ENTRY",
+                    message.clone(),
+                ));
                 previous = None;
                 continue;
             }
+            (Ok(_), None) => return Err(ApiError::internal()),
         };
         let e = &signed.entry;
         let seq = Some(e.seq);
@@ -132,21 +148,19 @@ fn check_batch(
                 "a scope is not one of the bundle's scopes",
             ))
         } else {
-            match e.hash() {
-                Err(err) => Some(entry_error(seq, "INVALID_ENTRY", err.to_string())),
-                Ok(h) if h != signed.hash => Some(entry_error(
+            match verdict {
+                Verdict::Unhashable(message) => Some(entry_error(seq, "INVALID_ENTRY", message)),
+                Verdict::HashMismatch => Some(entry_error(
                     seq,
                     "INVALID_HASH",
                     "hash does not match the entry",
                 )),
-                Ok(_) if key.verify_hash(&signed.hash, &signed.signature).is_err() => {
-                    Some(entry_error(
-                        seq,
-                        "INVALID_SIGNATURE",
-                        "signature does not verify under the bundle's audit key",
-                    ))
-                }
-                Ok(_) => match previous {
+                Verdict::BadSignature => Some(entry_error(
+                    seq,
+                    "INVALID_SIGNATURE",
+                    "signature does not verify under the bundle's audit key",
+                )),
+                Verdict::Good => match previous {
                     Some((p, _)) if e.seq != p + 1 => Some(entry_error(
                         seq,
                         "SEQ_GAP",
@@ -167,7 +181,7 @@ fn check_batch(
         match error {
             Some(err) => errors.push(err),
             None => {
-                let json = wire_json(&signed)?;
+                let json = wire_json(signed)?;
                 ready.push(NewEntry {
                     seq: e.seq,
                     hash: signed.hash.to_hex().as_str().to_owned(),
@@ -181,6 +195,73 @@ fn check_batch(
         Ok(ready)
     } else {
         Err(errors)
+    })
+}
+
+/// What the CPU-heavy checks say about one parsed entry.
+enum Verdict {
+    /// The hash could not be computed from the entry's content.
+    Unhashable(String),
+    /// The recomputed hash differs from the entry's `hash`.
+    HashMismatch,
+    /// The hash matches but the signature does not verify.
+    BadSignature,
+    /// Hash and signature are good.
+    Good,
+}
+
+fn verdict(signed: &SignedAuditEntry<'_>, key: &AuditVerifyingKey) -> Verdict {
+    match signed.entry.hash() {
+        Err(err) => Verdict::Unhashable(err.to_string()),
+        Ok(h) if h != signed.hash => Verdict::HashMismatch,
+        Ok(_) if key.verify_hash(&signed.hash, &signed.signature).is_err() => Verdict::BadSignature,
+        Ok(_) => Verdict::Good,
+    }
+}
+
+/// Below this many entries per thread, fanning out costs more than it saves.
+const ENTRIES_PER_THREAD: usize = 64;
+
+/// The most threads one batch's checks use.
+const MAX_CHECK_THREADS: usize = 8;
+
+/// [`verdict`] for every parsed entry (`None` for those that did not parse), spread over
+/// the available cores for large batches: an Ed25519 check is most of a sync's CPU time.
+fn verdicts(
+    parsed: &[Result<SignedAuditEntry<'_>, String>],
+    key: &AuditVerifyingKey,
+) -> Result<Vec<Option<Verdict>>, ApiError> {
+    let judge = |part: &[Result<SignedAuditEntry<'_>, String>]| -> Vec<Option<Verdict>> {
+        part.iter()
+            .map(|p| p.as_ref().ok().map(|s| verdict(s, key)))
+            .collect()
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, core::num::NonZero::get)
+        .min(parsed.len() / ENTRIES_PER_THREAD)
+        .clamp(1, MAX_CHECK_THREADS);
+    if threads == 1 {
+        return Ok(judge(parsed));
+    }
+    let chunk = parsed.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        // A thread the OS refuses to create just means that part is judged here.
+        let parts: Vec<_> = parsed
+            .chunks(chunk)
+            .map(|part| {
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || judge(part))
+                    .map_err(|_| judge(part))
+            })
+            .collect();
+        let mut out = Vec::with_capacity(parsed.len());
+        for part in parts {
+            match part {
+                Ok(handle) => out.extend(handle.join().map_err(|_| ApiError::internal())?),
+                Err(judged) => out.extend(judged),
+            }
+        }
+        Ok(out)
     })
 }
 

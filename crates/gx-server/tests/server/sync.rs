@@ -133,6 +133,44 @@ async fn per_entry_errors_reject_the_whole_batch() {
 }
 
 #[tokio::test]
+async fn large_batch_reports_each_bad_entry_in_order() {
+    // 1000 entries are checked on several threads; errors must still name the right
+    // entries, in batch order, whichever chunk they fall in.
+    let t = start().await;
+    let b = t.create_bundle().await;
+    let id = b["bundleId"].as_str().unwrap();
+    let mut w = ChainWriter::for_bundle(&b);
+    let mut entries = w.batch(1000);
+    entries[120]["action"] = json!("tool:delete_everything");
+    let other = t.create_bundle().await;
+    let hash = entries[640]["hash"].as_str().unwrap().to_owned();
+    entries[640]["signature"] = json!(ChainWriter::for_bundle(&other).sign(&hash));
+    entries[999]["action"] = json!("tool:also_tampered");
+    let r = t.client.post(SYNC, &sync_body(id, &entries)).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "INVALID_AUDIT_ENTRIES"),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(
+        errors(&r.body),
+        vec![
+            (Some(121), String::from("INVALID_HASH")),
+            (Some(641), String::from("INVALID_SIGNATURE")),
+            (Some(1000), String::from("INVALID_HASH")),
+        ]
+    );
+    assert!(stored_seqs(&t, id).await.is_empty());
+    // The untouched batch is accepted whole.
+    let mut w = ChainWriter::for_bundle(&b);
+    let r = t.client.post(SYNC, &sync_body(id, &w.batch(1000))).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["accepted"], 1000);
+    assert_eq!(stored_seqs(&t, id).await.len(), 1000);
+}
+
+#[tokio::test]
 async fn request_level_sync_errors() {
     let t = start().await;
     let b = t.create_bundle().await;

@@ -7,6 +7,23 @@ use gx_sync::{SyncOptions, SyncProgress};
 
 use super::harness::{self, Env};
 
+/// User + system CPU seconds this process has used (Linux `/proc/self/stat`, 100 Hz
+/// ticks); 0 elsewhere.
+fn process_cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line: indexes 11 and 12 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn entries() -> usize {
     std::env::var("GX_SYNC_ENTRIES")
         .ok()
@@ -33,6 +50,7 @@ async fn backlog_syncs_end_to_end_across_segments() {
 
     let mut seen: Vec<SyncProgress> = Vec::new();
     let started = Instant::now();
+    let cpu_before = process_cpu_secs();
     let report = client
         .sync(
             &log,
@@ -43,8 +61,11 @@ async fn backlog_syncs_end_to_end_across_segments() {
         .await
         .unwrap();
     let elapsed = started.elapsed();
+    // CPU time of client and server together (both run in this process): on a shared
+    // machine it says more than the wall clock.
+    let cpu = process_cpu_secs() - cpu_before;
     eprintln!(
-        "synced {n} entries in {elapsed:?} ({:.0} entries/s)",
+        "synced {n} entries in {elapsed:?} ({:.0} entries/s), {cpu:.2} s CPU (client + server)",
         n as f64 / elapsed.as_secs_f64()
     );
     assert_eq!(report.accepted, n as u64);
