@@ -1,6 +1,7 @@
 //! How a [`GrantexClient`](crate::GrantexClient) connects: timeouts, trusted roots, proxy,
 //! user agent and retry policy.
 
+use core::fmt;
 use core::time::Duration;
 
 use crate::RetryPolicy;
@@ -19,8 +20,10 @@ pub enum RootCertificates {
 }
 
 /// Where the client finds an HTTPS proxy.
+///
+/// `Debug` hides the `user:password@` part of a proxy URL: it is a credential.
 #[non_exhaustive]
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub enum ProxyConfig {
     /// `HTTPS_PROXY` / `ALL_PROXY` and `NO_PROXY` (either case), like curl. Loopback
     /// destinations never go through a proxy.
@@ -31,6 +34,31 @@ pub enum ProxyConfig {
     /// Tunnel every non-loopback HTTPS request through this proxy (`http://host:port`,
     /// optionally with `user:password@`) with `CONNECT`.
     Url(String),
+}
+
+impl fmt::Debug for ProxyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::FromEnv => f.write_str("FromEnv"),
+            Self::None => f.write_str("None"),
+            Self::Url(url) => f.debug_tuple("Url").field(&redact_userinfo(url)).finish(),
+        }
+    }
+}
+
+/// `scheme://<redacted>@host...` for a URL with `user:password@`, else the URL unchanged.
+fn redact_userinfo(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let rest = url.get(start..).unwrap_or_default();
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest.get(..authority_end).and_then(|a| a.rfind('@')) {
+        Some(at) => format!(
+            "{}<redacted>{}",
+            url.get(..start).unwrap_or_default(),
+            rest.get(at..).unwrap_or_default()
+        ),
+        None => url.to_owned(),
+    }
 }
 
 /// Options for [`GrantexClient::with_options`](crate::GrantexClient::with_options).
@@ -119,5 +147,32 @@ impl ClientOptions {
     /// The retry policy in use.
     pub fn retry(&self) -> &RetryPolicy {
         &self.retry
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_credentials_stay_out_of_debug() {
+        let cases = [
+            (
+                "http://user:s3cret@proxy:3128",
+                "Url(\"http://<redacted>@proxy:3128\")",
+            ),
+            (
+                "http://u:p@ss@proxy/x@y",
+                "Url(\"http://<redacted>@proxy/x@y\")",
+            ),
+            ("user:s3cret@proxy:3128", "Url(\"<redacted>@proxy:3128\")"),
+            ("http://proxy:3128/a@b", "Url(\"http://proxy:3128/a@b\")"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(format!("{:?}", ProxyConfig::Url(url.to_owned())), shown);
+        }
+        let options = ClientOptions::default()
+            .with_proxy(ProxyConfig::Url("http://user:s3cret@proxy:3128".to_owned()));
+        assert!(!format!("{options:?}").contains("s3cret"));
     }
 }

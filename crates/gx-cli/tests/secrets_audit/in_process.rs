@@ -1,7 +1,7 @@
 //! gx-server and gx-sync in this process under a TRACE `tracing` subscriber that writes
 //! into a buffer (and receives `log` records too, e.g. rustls'): issue, store, append,
 //! sync, revocation status, refresh, errors with a wrong API key and a wrong bundle key,
-//! revoke. Then the buffer, and the `Debug`/`Display` output of the public config, key
+//! revoke, a request through a proxy with credentials. Then the buffer, and the `Debug`/`Display` output of the public config, key
 //! and error types met on the way, are searched for every secret.
 
 use std::io::Write;
@@ -14,7 +14,10 @@ use gx_server::{
 use gx_storage::{
     AuditLog, AuditLogConfig, BundleFile, BundleKey, ConsentBundle, EntryFields, FsyncPolicy,
 };
-use gx_sync::{ApiKey, ClientOptions, CreateBundleRequest, GrantexClient, SyncOptions};
+use gx_sync::{
+    ApiKey, ClientOptions, CreateBundleRequest, GrantexClient, ProxyConfig, RetryPolicy,
+    SyncOptions,
+};
 use tracing_subscriber::filter::LevelFilter;
 
 use super::secrets::Secrets;
@@ -126,6 +129,8 @@ fn no_secret_in_trace_logs_of_server_and_sync_client_nor_in_debug_output() {
     let e = ApiKey::new(bad_api_text).unwrap_err();
     show("ApiKey refusal", format!("{e} {e:?}"));
 
+    let proxy_password = format!("proxyPassword{}", &random_hex_key()[..16]);
+    secrets.add_text("proxy password", &proxy_password);
     let ca_path = dir.path().join("ca.pem");
     let mut config = ServerConfig::new(&db, "127.0.0.1:0".parse().unwrap());
     config.tls = TlsMode::SelfSigned {
@@ -252,6 +257,22 @@ fn no_secret_in_trace_logs_of_server_and_sync_client_nor_in_debug_output() {
             .await
             .unwrap_err();
         show("ClientError (refresh after revoke)", format!("{e} {e:?}"));
+
+        // A proxy with credentials: neither its Debug nor a failed tunnel shows them.
+        let proxy_url = format!("http://proxyuser:{proxy_password}@127.0.0.1:9");
+        let options = ClientOptions::default()
+            .with_proxy(ProxyConfig::Url(proxy_url))
+            .with_retry(RetryPolicy::never());
+        show("ClientOptions with a proxy Debug", format!("{options:?}"));
+        let proxied = GrantexClient::with_options(
+            "https://grantex.invalid",
+            ApiKey::new(api_key.clone()).unwrap(),
+            options,
+        )
+        .unwrap();
+        show("GrantexClient with a proxy Debug", format!("{proxied:?}"));
+        let e = proxied.revocation_status("bundle_x").await.unwrap_err();
+        show("ClientError (proxy refused)", format!("{e} {e:?}"));
         server.shutdown().await;
     });
 
