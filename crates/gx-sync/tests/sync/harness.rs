@@ -185,3 +185,38 @@ pub(crate) async fn assert_server_equals(
         assert_eq!(s.entry, local_obj, "entry differs at seq {seq}");
     }
 }
+
+/// A leaf certificate for `names`, issued by a fresh test CA named `ca_name`.
+pub(crate) struct TestCert {
+    /// The leaf.
+    pub(crate) leaf: rcgen::Certificate,
+    /// The leaf's key pair.
+    pub(crate) leaf_key: rcgen::KeyPair,
+    /// The issuing CA.
+    pub(crate) ca: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+}
+
+pub(crate) fn test_cert(ca_name: &str, names: &[&str]) -> TestCert {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, ca_name);
+    let ca = CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let mut leaf_params = CertificateParams::new(names).unwrap();
+    leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    leaf_params.use_authority_key_identifier_extension = true;
+    let leaf = leaf_params.signed_by(&leaf_key, &*ca).unwrap();
+    TestCert { leaf, leaf_key, ca }
+}

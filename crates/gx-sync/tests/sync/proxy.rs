@@ -6,33 +6,14 @@ use std::sync::Arc;
 
 use gx_server::TlsMode;
 use gx_sync::{GrantexClient, ProxyConfig, SyncOptions};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::harness::{self, Env};
+use super::harness::{self, Env, TestCert};
 
 /// A CA and a leaf for `gx.test`, written as PEM files; returns (cert, key, CA PEM).
 fn cert_for_gx_test(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, String) {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "proxy test CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
-    let leaf_key = KeyPair::generate().unwrap();
-    let mut leaf_params = CertificateParams::new(vec!["gx.test".to_owned()]).unwrap();
-    leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    leaf_params.use_authority_key_identifier_extension = true;
-    let leaf = leaf_params.signed_by(&leaf_key, &*ca).unwrap();
+    let TestCert { leaf, leaf_key, ca } = harness::test_cert("proxy test CA", &["gx.test"]);
     let cert = dir.join("gx-test.crt");
     let key = dir.join("gx-test.key");
     std::fs::write(&cert, format!("{}{}", leaf.pem(), ca.pem())).unwrap();
