@@ -628,6 +628,43 @@ fn no_secret_in_any_output_of_the_cli_and_the_server_at_trace() {
         2,
     );
 
+    // ---- a server refusing its TLS files: a private key and a broken one ----
+    std::fs::write(
+        run.path("bad-cert.pem"),
+        "-----BEGIN CERTIFICATE-----\nMIIBbroken\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    std::fs::write(
+        run.path("tls.key"),
+        bundle.offline_audit_key().private_key.expose_pem(),
+    )
+    .unwrap();
+    let garbage = format!("MC4CAQAwBQYDK2VwBCIEI{}{}", marker(), marker());
+    secrets.add_text("broken TLS key body", &garbage);
+    std::fs::write(
+        run.path("garbage.key"),
+        format!("-----BEGIN PRIVATE KEY-----\n{garbage}\n-----END PRIVATE KEY-----\n"),
+    )
+    .unwrap();
+    for key in ["tls.key", "garbage.key"] {
+        run.gx(
+            &[
+                "server",
+                "run",
+                "--db",
+                "server.db",
+                "--listen",
+                "127.0.0.1:0",
+                "--tls-cert",
+                "bad-cert.pem",
+                "--tls-key",
+                key,
+            ],
+            &[],
+            2,
+        );
+    }
+
     // ---- revocation ----
     run.gx(
         &[
