@@ -15,5 +15,6 @@ mod faults {
     mod log;
     mod rlimit;
     mod rotation;
+    mod soak;
     mod util;
 }

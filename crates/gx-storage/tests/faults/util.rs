@@ -124,10 +124,15 @@ pub(crate) fn check_reopen(
         assert_eq!(got.line(), want, "seq {seq} changed");
     }
     if !extra_ok {
+        let extra: Vec<u64> = on_disk
+            .iter()
+            .map(LogRecord::seq)
+            .filter(|s| !acked.0.contains_key(s))
+            .collect();
         assert_eq!(
             on_disk.len(),
             acked.0.len(),
-            "an unacknowledged entry is visible"
+            "unacknowledged entries are visible: seqs {extra:?}"
         );
     }
     // Seqs run 1..=n with no gap.
