@@ -40,7 +40,7 @@ pub use gx_core::audit::{
     AuditSigningKey, AuditVerifyingKey, BreakCode, ChainBreak, EntryHash, PrevHash,
 };
 pub use log::{
-    AuditLog, AuditLogConfig, EntryFields, FsyncPolicy, LogEntries, LogError, LogFormat, LogRecord,
-    VerifyReport, verify_log, verify_log_as,
+    AppendHold, AuditLog, AuditLogConfig, EntryFields, FsyncPolicy, LogEntries, LogError,
+    LogFormat, LogRecord, MAX_HOLD_WAIT, VerifyReport, verify_log, verify_log_as,
 };
 pub use time_floor::{TimeFloor, TimeFloorError};

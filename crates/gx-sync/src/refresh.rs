@@ -2,11 +2,11 @@
 //! audit key, refresh, store the new bundle atomically, then switch the log to the new key.
 //!
 //! The server checks entry signatures with the bundle's newest audit key only, so an entry
-//! signed with the old key and uploaded after the refresh would be refused for ever. The
-//! order below makes sure that cannot happen for entries appended before the call; entries
-//! appended by another task *while the refresh request is in flight* are still signed with
-//! the old key and are reported in [`RefreshOutcome::stale_entries`] (hold appends during a
-//! refresh to rule that out).
+//! signed with the old key and uploaded after the refresh would be refused for ever. So the
+//! backlog is synced first without blocking anyone; then appends are held
+//! ([`AuditLog::hold_appends`]) while the last few entries are synced, the refresh request
+//! runs, the new bundle is stored and the log switches keys. Appenders wait for that one
+//! round trip (or fail with `LOG_HELD` after `MAX_HOLD_WAIT`, writing nothing).
 
 use core::fmt;
 
@@ -23,9 +23,6 @@ pub struct RefreshOutcome {
     pub sync: SyncReport,
     /// The new bundle, already stored in the bundle file. Holds the new audit private key.
     pub bundle: ConsentBundle,
-    /// Seqs `(first, last)` of entries appended with the old key while the refresh request
-    /// was in flight; the server will refuse them. `None` in the normal case.
-    pub stale_entries: Option<(u64, u64)>,
 }
 
 /// Why a safe refresh failed. In every case but `Store`, the old bundle and key stay in use
@@ -128,11 +125,28 @@ impl GrantexClient {
                 break;
             }
         }
-        let unsynced = log.unsynced_entries();
-        let Some(sync) = total.filter(|_| unsynced == 0) else {
-            return Err(RefreshError::Backlog { unsynced });
+        let Some(mut sync) = total else {
+            return Err(RefreshError::Backlog {
+                unsynced: log.unsynced_entries(),
+            });
         };
-        let last_before = log.last_seq();
+        // From here to the key switch no entry may be signed with the old key.
+        let hold = log.hold_appends();
+        if log.unsynced_entries() > 0 {
+            let rest = self
+                .sync(log, bundle_id, options, |_| {})
+                .await
+                .map_err(RefreshError::Sync)?;
+            sync = merge(sync, rest);
+            if sync.is_revoked() {
+                return Err(RefreshError::Revoked(Box::new(sync)));
+            }
+            if log.unsynced_entries() > 0 {
+                return Err(RefreshError::Backlog {
+                    unsynced: log.unsynced_entries(),
+                });
+            }
+        }
         let bundle = self
             .request_refresh(bundle_id)
             .await
@@ -142,13 +156,8 @@ impl GrantexClient {
                 .map_err(RefreshError::NewKey)?;
         file.store(&bundle, key).map_err(RefreshError::Store)?;
         log.set_signing_key(new_key);
-        let last_after = log.last_seq();
-        let stale_entries = (last_after > last_before).then_some((last_before + 1, last_after));
-        Ok(RefreshOutcome {
-            sync,
-            bundle,
-            stale_entries,
-        })
+        drop(hold);
+        Ok(RefreshOutcome { sync, bundle })
     }
 }
 

@@ -93,6 +93,12 @@ pub enum LogError {
         /// The kind of the I/O error the group's leader saw.
         kind: io::ErrorKind,
     },
+    /// Appends were held (a bundle refresh was switching the signing key) for longer than
+    /// the append may wait; nothing was written. Retry.
+    Held {
+        /// How long the append waited.
+        waited: core::time::Duration,
+    },
     /// A write failed and rolling it back failed too, so the file may end in a partial
     /// line. Drop this `AuditLog` and open the log again: opening repairs it.
     Poisoned,
@@ -112,6 +118,7 @@ impl LogError {
             Self::CursorAhead { .. } => "CURSOR_AHEAD",
             Self::EntriesPruned { .. } => "ENTRIES_PRUNED",
             Self::GroupCommitFailed { .. } => "GROUP_COMMIT_FAILED",
+            Self::Held { .. } => "LOG_HELD",
             Self::Poisoned => "LOG_POISONED",
         }
     }
@@ -170,6 +177,12 @@ impl fmt::Display for LogError {
                 "audit log: {op} {} failed for the group commit holding this entry ({kind}); \
                  it was not written",
                 path.display()
+            ),
+            Self::Held { waited } => write!(
+                f,
+                "audit log appends are held (a bundle refresh is switching keys); \
+                 waited {} s, nothing written: retry",
+                waited.as_secs()
             ),
             Self::Poisoned => {
                 f.write_str("audit log write failed and could not be rolled back; reopen the log")

@@ -21,4 +21,4 @@ pub use error::LogError;
 pub use reader::LogEntries;
 pub use record::{EntryFields, LogRecord};
 pub use verify::{LogFormat, VerifyReport, verify_log, verify_log_as};
-pub use writer::AuditLog;
+pub use writer::{AppendHold, AuditLog, MAX_HOLD_WAIT};

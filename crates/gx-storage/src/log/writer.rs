@@ -29,6 +29,9 @@ use super::{AuditLogConfig, EntryFields, FsyncPolicy, LogError, LogRecord};
 use crate::SyncCursor;
 use crate::fault::{self, FaultPoint};
 
+mod hold;
+pub use hold::{AppendHold, MAX_HOLD_WAIT};
+
 /// A durable, crash-safe, hash-chained audit log with exactly one writer.
 ///
 /// Open it with [`AuditLog::open`], append with [`AuditLog::append`] (a verified grant
@@ -84,6 +87,8 @@ struct State {
     cursor: u64,
     key: AuditSigningKey,
     poisoned: bool,
+    /// Appends are paused by an [`AppendHold`](hold::AppendHold).
+    held: bool,
 }
 
 impl AuditLog {
@@ -119,6 +124,7 @@ impl AuditLog {
             cursor: rec.cursor,
             key,
             poisoned: false,
+            held: false,
         };
         prune(&paths, config.fsync, &mut state)?;
         Ok(Self {
@@ -178,7 +184,8 @@ impl AuditLog {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        let mut st = self.lock_state();
+        let st = self.lock_state();
+        let mut st = self.wait_unheld(st)?;
         if st.poisoned {
             return Err(LogError::Poisoned);
         }
