@@ -4,8 +4,6 @@
 //! snapshot `fixtures/tokens/snapshot.json`, at the fixtures' `now`. Audit: three entries
 //! signed with a fixed Ed25519 seed, written as JSONL into a RAM buffer and verified back.
 
-use core::mem::MaybeUninit;
-
 use gx_core::audit::{ChainAnchor, PrevHash};
 use gx_core::provider::RustCrypto;
 use gx_core::{
@@ -18,8 +16,13 @@ const TOKEN: &[u8] = include_bytes!("../../fixtures/tokens/rs256_2048.jwt");
 /// The `now` of `fixtures/tokens` (2026-11-27T03:55:06Z).
 const NOW: UnixTime = UnixTime::from_secs(1_795_751_706);
 const ISSUER: &str = "https://api.grantex.dev";
-/// Room for the token and for its decoded header and claims (the fixture is 658 bytes).
+/// Room for a token (the fixture is 658 bytes).
 const TOKEN_CAP: usize = 1024;
+/// Room for a token's decoded header and claims: 3/4 of its length at most.
+const DECODE_CAP: usize = TOKEN_CAP / 4 * 3;
+/// The audit log's storage: a device keeps its log in a dedicated buffer (or flash),
+/// not on the stack.
+const LOG_CAP: usize = 2048;
 /// The audit chain's length.
 const CHAIN_LEN: u64 = 3;
 const TIMESTAMPS: [&str; 3] = [
@@ -78,14 +81,10 @@ pub(crate) fn run_all() -> Result<Measured, &'static str> {
     crate::stack::checkpoint("baseline");
     let snapshot = parse_snapshot()?;
     crate::stack::checkpoint("jwks_parse");
-    {
-        use core::fmt::Write as _;
-        let _ = writeln!(
-            crate::console::Console,
-            "GX-METRIC size_jwks_snapshot={}",
-            core::mem::size_of::<JwksSnapshot<RustCrypto>>()
-        );
-    }
+    crate::console::metric_num(
+        "size_jwks_snapshot",
+        core::mem::size_of::<JwksSnapshot<RustCrypto>>() as u64,
+    );
     let options = VerifierOptions::new()
         .with_issuer(ISSUER)
         .with_required_scopes(&["read:contacts"]);
@@ -102,29 +101,35 @@ pub(crate) fn run_all() -> Result<Measured, &'static str> {
     })
 }
 
-/// Parses the snapshot into a static, as a device keeps its key set (its ~3 KiB then
-/// count as `.bss`, not as stack of every later phase).
+/// Parses the snapshot in place into a static, as a device keeps its key set (its
+/// ~3 KiB are `.bss`, never on the stack).
 #[inline(never)]
 fn parse_snapshot() -> Result<&'static JwksSnapshot<RustCrypto>, &'static str> {
-    static mut SLOT: MaybeUninit<JwksSnapshot<RustCrypto>> = MaybeUninit::uninit();
-    let snapshot = JwksSnapshot::parse(SNAPSHOT).map_err(|_| "parse JWKS snapshot")?;
+    static mut SLOT: JwksSnapshot<RustCrypto> = JwksSnapshot::empty(RustCrypto);
+    // SAFETY: `run_all` runs once, so this is the only reference to `SLOT` ever made.
+    let snapshot = unsafe { &mut *(&raw mut SLOT) };
+    snapshot
+        .parse_in_place(SNAPSHOT)
+        .map_err(|_| "parse JWKS snapshot")?;
     if snapshot.usable_keys() != 1 {
         return Err("JWKS snapshot key count");
     }
-    // SAFETY: `run_all` runs once, so this is the only reference to `SLOT` ever made.
-    Ok(unsafe { (*(&raw mut SLOT)).write(snapshot) })
+    Ok(snapshot)
 }
 
 /// Verifies the valid token (measuring the `verify` call), checks its claims, enforces
 /// a granted scope set and refuses a scope it lacks; the counter units of `verify`.
 #[inline(never)]
 fn verify_and_enforce(verifier: &Verifier<'_, RustCrypto>) -> Result<u64, &'static str> {
-    #[allow(unused_mut)]
+    #[cfg(not(feature = "fail-on-purpose"))]
+    let token = core::str::from_utf8(TOKEN.trim_ascii()).map_err(|_| "token not UTF-8")?;
+    #[cfg(feature = "fail-on-purpose")]
     let mut valid = Token::fixture()?;
     #[cfg(feature = "fail-on-purpose")]
     valid.tamper();
+    #[cfg(feature = "fail-on-purpose")]
     let token = valid.as_str()?;
-    let mut buf = [0u8; TOKEN_CAP];
+    let mut buf = [0u8; DECODE_CAP];
     let (grant, units) = crate::arch::measure(|| verifier.verify(token, NOW, &mut buf));
     let grant = grant.map_err(|_| "verify valid token")?;
     if grant.agent_did() != "did:grantex:ag_1" || grant.grant_id() != "grnt_1" {
@@ -143,7 +148,7 @@ fn verify_and_enforce(verifier: &Verifier<'_, RustCrypto>) -> Result<u64, &'stat
 fn reject_tampered(verifier: &Verifier<'_, RustCrypto>) -> Result<(), &'static str> {
     let mut tampered = Token::fixture()?;
     tampered.tamper();
-    let mut buf = [0u8; TOKEN_CAP];
+    let mut buf = [0u8; DECODE_CAP];
     match verifier.verify(tampered.as_str()?, NOW, &mut buf) {
         Err(e) if e.code() == "BAD_SIGNATURE" => Ok(()),
         _ => Err("reject tampered token"),
@@ -157,7 +162,9 @@ fn audit_chain(agent: &str, grant: &str) -> Result<u64, &'static str> {
     let key = AuditSigningKey::from_bytes(&[0x42; 32]);
     let public = key.verifying_key();
     let scopes = ["read:contacts"];
-    let mut log = [0u8; 2048];
+    static mut LOG: [u8; LOG_CAP] = [0; LOG_CAP];
+    // SAFETY: `audit_chain` runs once, so this is the only reference to `LOG` ever made.
+    let log = unsafe { &mut *(&raw mut LOG) };
     let mut len = 0;
     let mut prev = PrevHash::Genesis;
     for (seq, ts) in (1..=CHAIN_LEN).zip(TIMESTAMPS) {
@@ -179,6 +186,12 @@ fn audit_chain(agent: &str, grant: &str) -> Result<u64, &'static str> {
         len += signed
             .write_line(log.get_mut(len..).ok_or("log full")?)
             .map_err(|_| "write line")?;
+    }
+    // Built without gx-core's `float-metadata`: a fraction cannot be hashed exactly as
+    // JavaScript prints it here, so it must be refused with a typed error.
+    match Metadata::parse(r#"{"ratio":0.5}"#) {
+        Err(e) if e.code() == "METADATA_NUMBER_UNSUPPORTED" => {}
+        _ => return Err("refuse a float in metadata"),
     }
     let log = log.get_mut(..len).ok_or("log length")?;
     let entries = verify_log(log, &public).map_err(|_| "verify audit chain")?;

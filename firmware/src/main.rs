@@ -17,9 +17,7 @@ mod console;
 mod heap;
 mod stack;
 
-use core::fmt::Write as _;
-
-use console::Console;
+use console::Line;
 
 /// The firmware proper; the architecture's entry point calls it and exits with its verdict.
 fn run() -> bool {
@@ -28,40 +26,27 @@ fn run() -> bool {
     let insns_per_unit = arch::calibrate();
     let outcome = checks::run_all();
     let stack_used = stack::high_water();
-    let mut out = Console;
-    let _ = writeln!(out, "GX-METRIC target={}", arch::NAME);
-    let _ = writeln!(out, "GX-METRIC counter={}", arch::COUNTER);
-    let _ = writeln!(
-        out,
-        "GX-METRIC calibration_milli_insns_per_unit={}",
-        insns_per_unit
-    );
-    let _ = writeln!(out, "GX-METRIC heap_peak_bytes={}", heap::peak());
-    let _ = writeln!(out, "GX-METRIC heap_size_bytes={}", heap::HEAP_SIZE);
+    console::metric_str("target", arch::NAME);
+    console::metric_str("counter", arch::COUNTER);
+    console::metric_num("calibration_milli_insns_per_unit", insns_per_unit);
+    console::metric_num("heap_peak_bytes", heap::peak() as u64);
+    console::metric_num("heap_size_bytes", heap::HEAP_SIZE as u64);
     match stack_used {
-        Some(used) => {
-            let _ = writeln!(out, "GX-METRIC stack_peak_bytes={used}");
-        }
-        None => {
-            let _ = writeln!(out, "GX-METRIC stack_peak_bytes=overflowed-paint");
-        }
+        Some(used) => console::metric_num("stack_peak_bytes", used as u64),
+        None => console::metric_str("stack_peak_bytes", "overflowed-paint"),
     }
     match outcome {
         Ok(m) => {
             let insns = m.verify_units * insns_per_unit / 1000;
-            let _ = writeln!(out, "GX-METRIC verify_counter_units={}", m.verify_units);
-            let _ = writeln!(out, "GX-METRIC verify_instructions={insns}");
-            let _ = writeln!(out, "GX-METRIC chain_entries={}", m.chain_entries);
+            console::metric_num("verify_counter_units", m.verify_units);
+            console::metric_num("verify_instructions", insns);
+            console::metric_num("chain_entries", m.chain_entries);
             let ok = stack_used.is_some();
-            let _ = writeln!(
-                out,
-                "GX-FIRMWARE {}",
-                if ok { "PASS" } else { "FAIL stack" }
-            );
+            console::verdict(if ok { "PASS" } else { "FAIL stack" });
             ok
         }
         Err(step) => {
-            let _ = writeln!(out, "GX-FIRMWARE FAIL {step}");
+            console::fail(step);
             false
         }
     }
@@ -69,17 +54,15 @@ fn run() -> bool {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    // The location only: formatting the message would link more of `core::fmt`.
+    // The location only: formatting the message would link `core::fmt`.
     match info.location() {
-        Some(l) => {
-            let _ = writeln!(
-                Console,
-                "GX-FIRMWARE FAIL panic at {}:{}",
-                l.file(),
-                l.line()
-            );
-        }
-        None => arch::print("GX-FIRMWARE FAIL panic\n"),
+        Some(l) => Line::new()
+            .str("GX-FIRMWARE FAIL panic at ")
+            .str(l.file())
+            .str(":")
+            .num(u64::from(l.line()))
+            .print(),
+        None => Line::new().str("GX-FIRMWARE FAIL panic").print(),
     }
     arch::exit(false)
 }

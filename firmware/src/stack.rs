@@ -1,7 +1,6 @@
 //! Stack high-water mark: paint the unused stack with a pattern at boot, find the lowest
 //! word that changed at the end.
 
-use core::fmt::Write as _;
 use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -59,13 +58,14 @@ fn since_paint() -> Option<usize> {
 #[inline(never)]
 pub(crate) fn checkpoint(name: &str) {
     let used = since_paint();
-    let _ = match used {
-        Some(b) => writeln!(crate::console::Console, "GX-METRIC stack_{name}={b}"),
-        None => writeln!(
-            crate::console::Console,
-            "GX-METRIC stack_{name}=overflowed-paint"
-        ),
-    };
+    let line = crate::console::Line::new()
+        .str("GX-METRIC stack_")
+        .str(name)
+        .str("=");
+    match used {
+        Some(b) => line.num(b as u64).print(),
+        None => line.str("overflowed-paint").print(),
+    }
     DEEPEST.fetch_max(used.unwrap_or(usize::MAX), Ordering::Relaxed);
     paint();
 }

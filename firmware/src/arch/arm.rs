@@ -40,7 +40,10 @@ fn SysTick() {
 
 #[exception]
 unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
-    cortex_m_semihosting::hprintln!("GX-FIRMWARE FAIL hard fault at {:#x}", frame.pc());
+    crate::console::Line::new()
+        .str("GX-FIRMWARE FAIL hard fault at ")
+        .hex(frame.pc())
+        .print();
     exit(false)
 }
 

@@ -17,11 +17,12 @@ fn main() -> ! {
 
 #[unsafe(export_name = "ExceptionHandler")]
 fn exception_handler(_frame: &riscv_rt::TrapFrame) -> ! {
-    riscv_semihosting::hprintln!(
-        "GX-FIRMWARE FAIL exception {} at {:#x}",
-        riscv::register::mcause::read().bits(),
-        riscv::register::mepc::read()
-    );
+    crate::console::Line::new()
+        .str("GX-FIRMWARE FAIL exception ")
+        .num(riscv::register::mcause::read().bits() as u64)
+        .str(" at ")
+        .hex(riscv::register::mepc::read() as u32)
+        .print();
     exit(false)
 }
 

@@ -78,6 +78,13 @@ pub enum MetadataError {
     /// Canonicalising needs more member slots than the working memory holds (see the
     /// module docs of [`crate::audit`]; enable `alloc` to lift the bound).
     TooComplex,
+    /// A number that is not an integer with |n| <= 2^53 (byte offset of the number), in
+    /// a build without the `float-metadata` feature: it cannot be hashed exactly as
+    /// JavaScript prints it, so it is refused rather than hashed wrongly.
+    UnsupportedNumber {
+        /// Byte offset into the metadata text.
+        offset: usize,
+    },
 }
 
 impl MetadataError {
@@ -89,6 +96,7 @@ impl MetadataError {
             Self::TooDeep => "METADATA_TOO_DEEP",
             Self::ForbiddenKey => "METADATA_FORBIDDEN_KEY",
             Self::TooComplex => "METADATA_TOO_COMPLEX",
+            Self::UnsupportedNumber { .. } => "METADATA_NUMBER_UNSUPPORTED",
         }
     }
 }
@@ -103,6 +111,11 @@ impl fmt::Display for MetadataError {
                 f.write_str("metadata holds a `__proto__` key or `constructor.prototype`")
             }
             Self::TooComplex => f.write_str("metadata needs more working memory than available"),
+            Self::UnsupportedNumber { offset } => write!(
+                f,
+                "metadata number at byte {offset} is not an integer within 2^53 \
+                 (this build lacks the `float-metadata` feature)"
+            ),
         }
     }
 }

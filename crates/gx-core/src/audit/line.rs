@@ -33,11 +33,15 @@ fn syntax(SyntaxError(offset): SyntaxError) -> EntryError {
 }
 
 /// Reads a JSON number as a `seq`: any number whose value is an integer in
-/// 1..=2^53-1 (`1.0` and `1e0` too, as the service reads them).
+/// 1..=2^53-1 (`1.0` and `1e0` too, as the service reads them). Without the
+/// `float-metadata` feature (no `f64` parser), only plain digits: other forms are
+/// [`EntryError::BadSeq`].
 pub(crate) fn parse_seq(text: &str) -> Result<u64, EntryError> {
     let b = text.as_bytes();
     let v = if !b.is_empty() && b.len() <= 16 && b.iter().all(u8::is_ascii_digit) {
         text.parse::<u64>().map_err(|_| EntryError::BadSeq)?
+    } else if cfg!(not(feature = "float-metadata")) {
+        return Err(EntryError::BadSeq);
     } else {
         let f: f64 = text.parse().map_err(|_| EntryError::BadSeq)?;
         if !(1.0..=super::entry::MAX_SEQ as f64).contains(&f) || (f as u64) as f64 != f {

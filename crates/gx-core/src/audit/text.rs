@@ -315,7 +315,9 @@ impl<'a> Metadata<'a> {
     ///
     /// # Errors
     /// [`MetadataError`] when the text is not a JSON object, nests deeper than
-    /// [`MAX_METADATA_DEPTH`], or holds a key the hosted service refuses.
+    /// [`MAX_METADATA_DEPTH`], or holds a key the hosted service refuses; without the
+    /// `float-metadata` feature also for a number that is not an integer with
+    /// |n| <= 2^53 ([`MetadataError::UnsupportedNumber`]).
     pub fn parse(text: &'a str) -> Result<Self, MetadataError> {
         let shape = json::validate_object(text.as_bytes())?;
         Ok(Self {
@@ -373,15 +375,9 @@ pub(crate) fn canonicalize<S: Sink + ?Sized>(
     out: &mut S,
 ) -> Result<(), WriteError> {
     if slots <= 8 {
-        let mut pool = [Member::default(); 8];
-        Canonicalizer::new(text, style, &mut pool)
-            .excluding_top_level(exclude_top)
-            .write(out)
+        canonicalize_with::<8, S>(text, style, exclude_top, out)
     } else if slots <= METADATA_MEMBER_SLOTS {
-        let mut pool = [Member::default(); METADATA_MEMBER_SLOTS];
-        Canonicalizer::new(text, style, &mut pool)
-            .excluding_top_level(exclude_top)
-            .write(out)
+        canonicalize_with::<METADATA_MEMBER_SLOTS, S>(text, style, exclude_top, out)
     } else {
         #[cfg(feature = "alloc")]
         {
@@ -396,6 +392,21 @@ pub(crate) fn canonicalize<S: Sink + ?Sized>(
             Err(WriteError::Metadata(MetadataError::TooComplex))
         }
     }
+}
+
+/// Canonicalises with a pool of `N` slots on the stack. Its own frame (`inline(never)`),
+/// so small metadata never pays for the large pool's stack (issue #8).
+#[inline(never)]
+fn canonicalize_with<const N: usize, S: Sink + ?Sized>(
+    text: &[u8],
+    style: Style,
+    exclude_top: &'static [&'static str],
+    out: &mut S,
+) -> Result<(), WriteError> {
+    let mut pool = [Member::default(); N];
+    Canonicalizer::new(text, style, &mut pool)
+        .excluding_top_level(exclude_top)
+        .write(out)
 }
 
 impl fmt::Debug for Metadata<'_> {

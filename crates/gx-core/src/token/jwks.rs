@@ -204,36 +204,51 @@ impl<P: CryptoProvider> JwksSnapshot<P> {
     /// [`JwksError`] when the document itself is unreadable; unusable keys are skipped,
     /// not errors.
     pub fn parse_with(provider: P, json: &[u8]) -> Result<Self, JwksError> {
-        let members = json::parse_object(json).map_err(|e| match e {
-            JsonError::Syntax(at) => JwksError::Malformed(at),
-            JsonError::NotAnObject => JwksError::NotAnObject,
-            JsonError::Duplicate(_) => JwksError::DuplicateMember,
-            JsonError::TooDeep | JsonError::TooManyMembers => JwksError::Malformed(0),
-        })?;
-        let mut keys_arr = None;
-        let mut fetched_at = None;
-        let mut valid_until = None;
-        for m in &members {
-            let is = |name| json::str_eq(json, m.key, m.key_escaped, name);
-            if is("keys") {
-                keys_arr = Some(m.value);
-            } else if is("fetchedAt") {
-                fetched_at = Some(timestamp(json, m.value, "fetchedAt")?);
-            } else if is("validUntil") {
-                valid_until = Some(timestamp(json, m.value, "validUntil")?);
-            }
-        }
-        let Some(Value::Array(arr)) = keys_arr else {
-            return Err(JwksError::MissingKeys);
-        };
-        let mut snap = Self {
+        let mut snap = Self::empty(provider);
+        snap.parse_in_place(json)?;
+        Ok(snap)
+    }
+
+    /// A snapshot without keys: storage for [`parse_in_place`](Self::parse_in_place).
+    /// `const`, so a microcontroller can keep its key set in a `static`.
+    pub const fn empty(provider: P) -> Self {
+        Self {
             provider,
             keys: Vec::new(),
             skipped: Vec::new(),
-            fetched_at,
-            valid_until,
+            fetched_at: None,
+            valid_until: None,
             fingerprint: [0; 32],
-        };
+        }
+    }
+
+    /// Parses a JWKS or a bundle's `jwksSnapshot` into this snapshot, replacing what it
+    /// held; keys are prepared with its provider. Nothing the size of a snapshot goes on
+    /// the stack (it is ~3 KiB on a 32-bit target; issue #8).
+    ///
+    /// # Errors
+    /// [`JwksError`] when the document itself is unreadable; the snapshot is then left
+    /// without keys. Unusable keys are skipped, not errors.
+    pub fn parse_in_place(&mut self, json: &[u8]) -> Result<(), JwksError> {
+        self.keys.clear();
+        self.skipped.clear();
+        self.fetched_at = None;
+        self.valid_until = None;
+        self.fingerprint = [0; 32];
+        let result = self.add_keys(json);
+        if result.is_err() {
+            self.keys.clear();
+            self.skipped.clear();
+            self.fetched_at = None;
+            self.valid_until = None;
+        }
+        result
+    }
+
+    fn add_keys(&mut self, json: &[u8]) -> Result<(), JwksError> {
+        let (arr, fetched_at, valid_until) = top_level(json)?;
+        self.fetched_at = fetched_at;
+        self.valid_until = valid_until;
         let mut hasher = Sha256::new();
         let mut pos = arr.start;
         let mut index = 0;
@@ -245,17 +260,17 @@ impl<P: CryptoProvider> JwksSnapshot<P> {
             }
             let mut kid = None;
             let outcome = match v {
-                Value::Object(span) => snap.add_key(json, span, &mut kid, &mut hasher),
+                Value::Object(span) => self.add_key(json, span, &mut kid, &mut hasher),
                 _ => Err(SkipReason::NotAnObject),
             };
             if let Err(reason) = outcome {
                 // Cannot overflow: at most MAX_KEYS entries in total.
-                let _ = snap.skipped.push(SkippedKey { index, kid, reason });
+                let _ = self.skipped.push(SkippedKey { index, kid, reason });
             }
             index += 1;
         }
-        snap.fingerprint = hasher.finalize().into();
-        Ok(snap)
+        self.fingerprint = hasher.finalize().into();
+        Ok(())
     }
 
     fn add_key(
@@ -266,35 +281,12 @@ impl<P: CryptoProvider> JwksSnapshot<P> {
         hasher: &mut Sha256,
     ) -> Result<(), SkipReason> {
         let obj = json.get(span.start..span.end).unwrap_or_default();
-        let members = json::parse_object(obj).map_err(|_| SkipReason::NotAnObject)?;
-        let get = |name: &str| {
-            members
-                .iter()
-                .find(|m| json::str_eq(obj, m.key, m.key_escaped, name))
-                .map(|m| m.value)
-        };
-        let is_str = |v: Option<Value>, want: &str| match v {
-            Some(Value::Str { span, escaped }) => json::str_eq(obj, span, escaped, want),
-            _ => false,
-        };
-        let kid = match get("kid") {
-            None => None,
-            Some(v) => Some(kid_text(obj, v)?),
-        };
-        kid_out.clone_from(&kid);
-        if !is_str(get("kty"), "RSA") {
-            return Err(SkipReason::NotRsa);
-        }
-        if get("alg").is_some() && !is_str(get("alg"), "RS256") {
-            return Err(SkipReason::WrongAlg);
-        }
-        if get("use").is_some() && !is_str(get("use"), "sig") {
-            return Err(SkipReason::WrongUse);
-        }
+        let (n_value, e_value) = key_members(obj, kid_out)?;
+        let kid = kid_out.clone();
         let mut n_buf = [0u8; MAX_MODULUS_BYTES + 1];
-        let n = b64_field(obj, get("n"), &mut n_buf)?;
+        let n = b64_field(obj, n_value, &mut n_buf)?;
         let mut e_buf = [0u8; 16];
-        let e = b64_field(obj, get("e"), &mut e_buf)?;
+        let e = b64_field(obj, e_value, &mut e_buf)?;
         check_rsa(n, e)?;
         if self.keys.iter().any(|k| k.kid == kid) {
             return Err(SkipReason::DuplicateKid);
@@ -367,6 +359,73 @@ impl<P: CryptoProvider> JwksSnapshot<P> {
                 .ok_or(VerifyError::KidNotFound { kid }),
         }
     }
+}
+
+/// The top-level members of a JWKS document: the `keys` array and the timestamps.
+///
+/// Its own frame (`inline(never)`): the member table is gone before any key is
+/// prepared, so it never adds to the stack depth of the RSA arithmetic (issue #8).
+#[inline(never)]
+fn top_level(json: &[u8]) -> Result<(Span, Option<UnixTime>, Option<UnixTime>), JwksError> {
+    let members = json::parse_object(json).map_err(|e| match e {
+        JsonError::Syntax(at) => JwksError::Malformed(at),
+        JsonError::NotAnObject => JwksError::NotAnObject,
+        JsonError::Duplicate(_) => JwksError::DuplicateMember,
+        JsonError::TooDeep | JsonError::TooManyMembers => JwksError::Malformed(0),
+    })?;
+    let mut keys_arr = None;
+    let mut fetched_at = None;
+    let mut valid_until = None;
+    for m in &members {
+        let is = |name| json::str_eq(json, m.key, m.key_escaped, name);
+        if is("keys") {
+            keys_arr = Some(m.value);
+        } else if is("fetchedAt") {
+            fetched_at = Some(timestamp(json, m.value, "fetchedAt")?);
+        } else if is("validUntil") {
+            valid_until = Some(timestamp(json, m.value, "validUntil")?);
+        }
+    }
+    let Some(Value::Array(arr)) = keys_arr else {
+        return Err(JwksError::MissingKeys);
+    };
+    Ok((arr, fetched_at, valid_until))
+}
+
+/// The members of one key object that matter: its `kid` (into `kid_out`, also for the
+/// skip record) and, after checking `kty`, `alg` and `use`, the values of `n` and `e`.
+///
+/// Its own frame (`inline(never)`), as [`top_level`].
+#[inline(never)]
+fn key_members(
+    obj: &[u8],
+    kid_out: &mut Option<String<MAX_KID_LEN>>,
+) -> Result<(Option<Value>, Option<Value>), SkipReason> {
+    let members = json::parse_object(obj).map_err(|_| SkipReason::NotAnObject)?;
+    let get = |name: &str| {
+        members
+            .iter()
+            .find(|m| json::str_eq(obj, m.key, m.key_escaped, name))
+            .map(|m| m.value)
+    };
+    let is_str = |v: Option<Value>, want: &str| match v {
+        Some(Value::Str { span, escaped }) => json::str_eq(obj, span, escaped, want),
+        _ => false,
+    };
+    *kid_out = match get("kid") {
+        None => None,
+        Some(v) => Some(kid_text(obj, v)?),
+    };
+    if !is_str(get("kty"), "RSA") {
+        return Err(SkipReason::NotRsa);
+    }
+    if get("alg").is_some() && !is_str(get("alg"), "RS256") {
+        return Err(SkipReason::WrongAlg);
+    }
+    if get("use").is_some() && !is_str(get("use"), "sig") {
+        return Err(SkipReason::WrongUse);
+    }
+    Ok((get("n"), get("e")))
 }
 
 fn kid_text(obj: &[u8], v: Value) -> Result<String<MAX_KID_LEN>, SkipReason> {

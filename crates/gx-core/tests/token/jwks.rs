@@ -191,3 +191,31 @@ fn key_level_problems_are_skipped_with_a_reason() {
         assert!(!s.reason.to_string().is_empty());
     }
 }
+
+/// `parse_in_place` fills caller storage (a `static` on a microcontroller) with what
+/// `parse` returns, and a document error leaves it without keys (issue #8).
+#[test]
+fn parse_in_place_matches_parse_and_clears_on_error() {
+    let text = util::JWKS;
+    let parsed = JwksSnapshot::<gx_core::provider::RustCrypto>::parse(text.as_bytes()).unwrap();
+    let mut slot = JwksSnapshot::empty(gx_core::provider::RustCrypto);
+    assert_eq!(slot.usable_keys(), 0);
+    slot.parse_in_place(text.as_bytes()).unwrap();
+    assert_eq!(slot.fingerprint(), parsed.fingerprint());
+    assert!(slot.kids().eq(parsed.kids()));
+    assert_eq!(slot.skipped(), parsed.skipped());
+    // Parsing again replaces, not appends.
+    slot.parse_in_place(text.as_bytes()).unwrap();
+    assert_eq!(slot.usable_keys(), parsed.usable_keys());
+    // Usable keys first, then too many entries: the error leaves nothing behind.
+    let mut doc: serde_json::Value = serde_json::from_str(text).unwrap();
+    let keys = doc["keys"].as_array_mut().unwrap();
+    keys.resize(gx_core::MAX_KEYS + 1, serde_json::json!({}));
+    let too_many = doc.to_string();
+    assert_eq!(
+        slot.parse_in_place(too_many.as_bytes()).unwrap_err().code(),
+        "TOO_MANY_KEYS"
+    );
+    assert_eq!(slot.usable_keys(), 0);
+    assert!(slot.skipped().is_empty());
+}

@@ -40,6 +40,41 @@ pub(crate) struct Member {
 
 const NOT_INDEX: u32 = u32::MAX;
 
+/// Sorts `v` in place by `less`: heapsort, O(n log n) comparisons without recursion or
+/// extra memory, and a fraction of the code of core's `sort_unstable` (about 2 KiB of
+/// flash and 1.4 KiB of stack less on a microcontroller, issue #8). Both orders used here
+/// are total (ties broken by `ord`, unique per member), so stability does not matter.
+fn heapsort(v: &mut [Member], mut less: impl FnMut(&Member, &Member) -> bool) {
+    // Moves `v[root]` down the max-heap `v[..end]` until both children are not greater.
+    let mut sift = |v: &mut [Member], mut root: usize, end: usize| {
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                break;
+            }
+            if let (Some(l), Some(r)) = (v.get(child), v.get(child + 1))
+                && child + 1 < end
+                && less(l, r)
+            {
+                child += 1;
+            }
+            match (v.get(root), v.get(child)) {
+                (Some(p), Some(c)) if less(p, c) => v.swap(root, child),
+                _ => break,
+            }
+            root = child;
+        }
+    };
+    let n = v.len();
+    for root in (0..n / 2).rev() {
+        sift(v, root, n);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        sift(v, 0, end);
+    }
+}
+
 /// Re-serialises one validated JSON value.
 pub(crate) struct Canonicalizer<'t, 'p> {
     text: &'t [u8],
@@ -124,8 +159,8 @@ impl<'t, 'p> Canonicalizer<'t, 'p> {
                 let end = super::scan_number(b, i).map_err(|e| malformed(e.0))?;
                 let text = b.get(i..end).unwrap_or_default();
                 match self.style {
-                    Style::Js => number::write_js(text, out)?,
-                    Style::Py => number::write_py(text, out)?,
+                    Style::Js => number::write_js(text, i, out)?,
+                    Style::Py => number::write_py(text, i, out)?,
                 }
                 Ok(end)
             }
@@ -212,7 +247,7 @@ impl<'t, 'p> Canonicalizer<'t, 'p> {
         // 2. Order and de-duplicate in place.
         let members = self.pool.get_mut(top..top + n).unwrap_or_default();
         // Group equal keys together (index keys first, ascending), earliest first.
-        members.sort_unstable_by(|x, y| {
+        heapsort(members, |x, y| {
             x.index
                 .cmp(&y.index)
                 .then_with(|| {
@@ -223,6 +258,7 @@ impl<'t, 'p> Canonicalizer<'t, 'p> {
                     }
                 })
                 .then(x.ord.cmp(&y.ord))
+                .is_lt()
         });
         // A duplicated key keeps its first position and takes its last value.
         let mut kept = 0usize;
@@ -257,7 +293,7 @@ impl<'t, 'p> Canonicalizer<'t, 'p> {
             // Other keys go in first-appearance order after the index keys.
             let first_named = members.partition_point(|m| m.index != NOT_INDEX);
             if let Some(named) = members.get_mut(first_named..) {
-                named.sort_unstable_by_key(|m| m.ord);
+                heapsort(named, |x, y| x.ord < y.ord);
             }
         }
         // 3. Emit; nested objects use the pool above this object's slots.
@@ -415,4 +451,39 @@ pub(crate) fn write_utf8_body<S: Sink + ?Sized>(
         put_utf8(out, cp)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Heapsort gives the same order as core's sort for every length up to 40, with
+    /// repeated keys (ties broken by `ord`, as the canonicaliser's orders are).
+    #[test]
+    fn heapsort_orders_like_the_standard_sort() {
+        let mut seed = 0x9e37_79b9u32;
+        for n in 0..40u32 {
+            let mut v = [Member::default(); 40];
+            for (ord, m) in v.iter_mut().enumerate() {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                m.index = seed % 7;
+                m.ord = ord as u32;
+            }
+            let v = &mut v[..n as usize];
+            let by_index = |x: &Member, y: &Member| (x.index, x.ord) < (y.index, y.ord);
+            let mut expected = [0u32; 40];
+            let mut sorted = v.to_vec();
+            sorted.sort_by_key(|m| (m.index, m.ord));
+            heapsort(v, by_index);
+            for (e, m) in expected.iter_mut().zip(&*v) {
+                *e = m.ord;
+            }
+            let got: crate::audit::alloc::vec::Vec<u32> = sorted.iter().map(|m| m.ord).collect();
+            assert_eq!(&expected[..n as usize], &got[..], "n = {n}");
+            heapsort(v, |x, y| x.ord < y.ord);
+            assert!(v.windows(2).all(|w| w[0].ord < w[1].ord), "n = {n}");
+        }
+    }
 }

@@ -316,12 +316,24 @@ fn scalar(end: Result<usize, SyntaxError>) -> Result<Value, MetadataError> {
     .map_err(syn)
 }
 
+/// A number at `i`. Without `float-metadata` it must be an integer with |n| <= 2^53,
+/// the numbers this build can hash exactly as JavaScript prints them.
+fn number_value(b: &[u8], i: usize) -> Result<Value, MetadataError> {
+    let v = scalar(scan_number(b, i))?;
+    if cfg!(not(feature = "float-metadata"))
+        && !number::is_exact_integer(b.get(i..v.end).unwrap_or_default())
+    {
+        return Err(MetadataError::UnsupportedNumber { offset: i });
+    }
+    Ok(v)
+}
+
 fn value(b: &[u8], i: usize, depth: usize) -> Result<Value, MetadataError> {
     match b.get(i) {
         Some(b'{') => object(b, i, depth + 1),
         Some(b'[') => array(b, i, depth + 1),
         Some(b'"') => scalar(scan_string(b, i).map(|(e, _)| e)),
-        Some(b'-' | b'0'..=b'9') => scalar(scan_number(b, i)),
+        Some(b'-' | b'0'..=b'9') => number_value(b, i),
         _ => scalar(scan_literal(b, i)),
     }
 }

@@ -1,24 +1,87 @@
 //! Number printing: ECMAScript `Number::toString` and Python's `json.dumps`.
 //!
-//! A JSON number is read as an IEEE-754 double with core's correctly rounded parser
-//! (the same value `JSON.parse` produces), then printed with `ryu-js`, which implements
-//! ECMAScript's shortest round-trip formatting. Python keeps integers exact and prints
-//! floats with `repr`; both are rebuilt from the same shortest digits.
+//! With the `float-metadata` feature, a JSON number is read as an IEEE-754 double with
+//! core's correctly rounded parser (the same value `JSON.parse` produces), then printed
+//! with `ryu-js`, which implements ECMAScript's shortest round-trip formatting. Python
+//! keeps integers exact and prints floats with `repr`; both are rebuilt from the same
+//! shortest digits.
+//!
+//! Without it (microcontrollers: the parser's tables and `ryu-js` are ~27 KiB of flash),
+//! only integers with |n| <= 2^53 are accepted. Both languages print those as the plain
+//! decimal the text already is (`-0` as `0`), so no float arithmetic is needed; any
+//! other number is `MetadataError::UnsupportedNumber`, never a different hash.
 
+#[cfg(not(feature = "float-metadata"))]
+use crate::audit::error::MetadataError;
 use crate::audit::error::WriteError;
 use crate::audit::sink::Sink;
 
-/// Writes a validated JSON number text as `JSON.stringify(JSON.parse(text))` does.
-pub(crate) fn write_js<S: Sink + ?Sized>(text: &[u8], out: &mut S) -> Result<(), WriteError> {
-    // Fast path: a short plain integer prints as itself (every integer below 10^15 is
-    // exact in a double), except `-0`, which prints as `0`.
+/// 2^53: every integer up to it in magnitude is exact in a double, and both JavaScript
+/// and Python print it as plain decimal.
+const MAX_EXACT_INTEGER: u64 = 1 << 53;
+
+/// Whether `text` (a validated JSON number) is an integer with |n| <= 2^53: an optional
+/// `-` and at most 16 digits, with no fraction or exponent.
+pub(crate) fn is_exact_integer(text: &[u8]) -> bool {
     let digits = text.strip_prefix(b"-").unwrap_or(text);
-    if !digits.is_empty() && digits.len() <= 15 && digits.iter().all(u8::is_ascii_digit) {
-        return if digits == b"0" {
-            out.put(b"0")
-        } else {
-            out.put(text)
-        };
+    if digits.is_empty() || digits.len() > 16 || !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let value = digits
+        .iter()
+        .fold(0u64, |v, &d| v * 10 + u64::from(d - b'0'));
+    value <= MAX_EXACT_INTEGER
+}
+
+/// Writes an exact integer (see [`is_exact_integer`]) as both languages print it.
+fn write_exact_integer<S: Sink + ?Sized>(text: &[u8], out: &mut S) -> Result<(), WriteError> {
+    if text == b"-0" {
+        out.put(b"0")
+    } else {
+        out.put(text)
+    }
+}
+
+/// Writes a validated JSON number text as `JSON.stringify(JSON.parse(text))` does;
+/// `at` is its byte offset, for the error of a build without `float-metadata`.
+#[cfg(not(feature = "float-metadata"))]
+pub(crate) fn write_js<S: Sink + ?Sized>(
+    text: &[u8],
+    at: usize,
+    out: &mut S,
+) -> Result<(), WriteError> {
+    if is_exact_integer(text) {
+        write_exact_integer(text, out)
+    } else {
+        Err(WriteError::Metadata(MetadataError::UnsupportedNumber {
+            offset: at,
+        }))
+    }
+}
+
+/// Writes a validated JSON number text as Python's `json.dumps(json.loads(text))` does;
+/// `at` is its byte offset, for the error of a build without `float-metadata`.
+#[cfg(not(feature = "float-metadata"))]
+pub(crate) fn write_py<S: Sink + ?Sized>(
+    text: &[u8],
+    at: usize,
+    out: &mut S,
+) -> Result<(), WriteError> {
+    write_js(text, at, out)
+}
+
+/// Writes a validated JSON number text as `JSON.stringify(JSON.parse(text))` does
+/// (`at`, its byte offset, is for the build without `float-metadata`).
+#[cfg(feature = "float-metadata")]
+pub(crate) fn write_js<S: Sink + ?Sized>(
+    text: &[u8],
+    _at: usize,
+    out: &mut S,
+) -> Result<(), WriteError> {
+    // Fast path: an integer within 2^53 is exact in a double and prints as itself,
+    // except `-0`, which prints as `0`.
+    if is_exact_integer(text) {
+        return write_exact_integer(text, out);
     }
     let v = parse(text);
     if !v.is_finite() {
@@ -33,8 +96,14 @@ pub(crate) fn write_js<S: Sink + ?Sized>(text: &[u8], out: &mut S) -> Result<(),
 }
 
 /// Writes a validated JSON number text as Python's `json.dumps(json.loads(text))` does:
-/// integers exactly as written (`-0` as `0`), floats with `repr`.
-pub(crate) fn write_py<S: Sink + ?Sized>(text: &[u8], out: &mut S) -> Result<(), WriteError> {
+/// integers exactly as written (`-0` as `0`), floats with `repr` (`at`, its byte offset,
+/// is for the build without `float-metadata`).
+#[cfg(feature = "float-metadata")]
+pub(crate) fn write_py<S: Sink + ?Sized>(
+    text: &[u8],
+    _at: usize,
+    out: &mut S,
+) -> Result<(), WriteError> {
     if !text.iter().any(|c| matches!(c, b'.' | b'e' | b'E')) {
         return if text == b"-0" {
             out.put(b"0")
@@ -101,6 +170,7 @@ pub(crate) fn write_py<S: Sink + ?Sized>(text: &[u8], out: &mut S) -> Result<(),
     }
 }
 
+#[cfg(feature = "float-metadata")]
 fn parse(text: &[u8]) -> f64 {
     core::str::from_utf8(text)
         .ok()
@@ -111,6 +181,7 @@ fn parse(text: &[u8]) -> f64 {
 /// Splits ECMAScript output for a positive finite number into its significant digits
 /// (no leading/trailing zeros), their count, and the decimal point position `decpt`
 /// (value = 0.d1d2... × 10^decpt).
+#[cfg(feature = "float-metadata")]
 fn shortest_digits(js: &[u8]) -> ([u8; 24], usize, i32) {
     let mut digits = [0u8; 24];
     let mut n = 0usize;
@@ -169,16 +240,89 @@ mod tests {
 
     fn js(t: &str) -> String {
         let mut v = Vec::new();
-        write_js(t.as_bytes(), &mut v).unwrap();
+        write_js(t.as_bytes(), 0, &mut v).unwrap();
         String::from_utf8(v).unwrap()
     }
 
     fn py(t: &str) -> String {
         let mut v = Vec::new();
-        write_py(t.as_bytes(), &mut v).unwrap();
+        write_py(t.as_bytes(), 0, &mut v).unwrap();
         String::from_utf8(v).unwrap()
     }
 
+    #[test]
+    fn exact_integers_are_those_within_2_pow_53() {
+        for t in [
+            "0",
+            "-0",
+            "7",
+            "-12",
+            "9007199254740992",
+            "-9007199254740992",
+            "1000000000000000",
+        ] {
+            assert!(is_exact_integer(t.as_bytes()), "{t}");
+        }
+        for t in [
+            "9007199254740993",
+            "-9007199254740993",
+            "10000000000000000",
+            "99999999999999999999",
+            "1.0",
+            "1e3",
+            "-0.5",
+            "-",
+            "",
+        ] {
+            assert!(!is_exact_integer(t.as_bytes()), "{t}");
+        }
+    }
+
+    #[test]
+    fn exact_integers_print_as_written_in_both_styles() {
+        for (i, o) in [
+            ("-0", "0"),
+            ("0", "0"),
+            ("42", "42"),
+            ("-9007199254740992", "-9007199254740992"),
+        ] {
+            assert_eq!(js(i), o, "{i}");
+            assert_eq!(py(i), o, "{i}");
+        }
+    }
+
+    /// Without `float-metadata`, anything but an exact integer is refused with its
+    /// offset, in both styles: never hashed differently from JavaScript.
+    #[cfg(not(feature = "float-metadata"))]
+    #[test]
+    fn other_numbers_are_refused_without_float_metadata() {
+        for t in [
+            "1.5",
+            "1e21",
+            "-0.0",
+            "9007199254740993",
+            "12345678901234567890",
+        ] {
+            let mut v = Vec::new();
+            assert_eq!(
+                write_js(t.as_bytes(), 17, &mut v),
+                Err(WriteError::Metadata(MetadataError::UnsupportedNumber {
+                    offset: 17
+                })),
+                "{t}"
+            );
+            assert_eq!(
+                write_py(t.as_bytes(), 3, &mut v),
+                Err(WriteError::Metadata(MetadataError::UnsupportedNumber {
+                    offset: 3
+                })),
+                "{t}"
+            );
+            assert!(v.is_empty());
+        }
+    }
+
+    #[cfg(feature = "float-metadata")]
     #[test]
     fn prints_like_ecmascript() {
         for (i, o) in [
@@ -200,6 +344,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "float-metadata")]
     #[test]
     fn prints_like_python_repr() {
         for (i, o) in [
