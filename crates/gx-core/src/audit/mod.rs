@@ -17,6 +17,11 @@
 //! - `alloc`: metadata wider than the stack slots, `to_json`/`to_canonical_string`.
 //! - `batch`: `BatchChainVerifier` (ed25519-dalek batch verification; needs `alloc`).
 //! - `std`: `verify_chain_parallel` (scoped threads; batched per thread with `batch`).
+//! - `float-metadata` (default, and implied by `std`): metadata numbers of any form,
+//!   printed exactly as JavaScript does (an `f64` parser and `ryu-js`, ~27 KiB of flash).
+//!   Without it, metadata numbers must be integers with |n| <= 2^53 (printed as the plain
+//!   decimal they are, as JavaScript would) and any other number is refused with
+//!   [`MetadataError::UnsupportedNumber`] when parsed or hashed: never a different hash.
 //!
 //! # Memory
 //! Nothing here allocates unless the `alloc` feature is on and a metadata object
