@@ -9,6 +9,8 @@
 //! stored chain (see [`reconcile`](crate::store::reconcile)): 409 `AUDIT_CHAIN_CONFLICT`.
 //! The CPU-bound checks run on the blocking pool, off the async workers.
 
+use core::sync::atomic::{AtomicUsize, Ordering};
+
 use gx_core::{AuditVerifyingKey, EntryHash, SignedAuditEntry};
 use hyper::StatusCode;
 use hyper::body::Bytes;
@@ -222,7 +224,7 @@ fn verdict(signed: &SignedAuditEntry<'_>, key: &AuditVerifyingKey) -> Verdict {
 /// Below this many entries per thread, fanning out costs more than it saves.
 const ENTRIES_PER_THREAD: usize = 64;
 
-/// The most threads one batch's checks use.
+/// The most threads one batch's checks use (this one and its helpers).
 const MAX_CHECK_THREADS: usize = 8;
 
 /// [`verdict`] for every parsed entry (`None` for those that did not parse), spread over
@@ -236,33 +238,74 @@ fn verdicts(
             .map(|p| p.as_ref().ok().map(|s| verdict(s, key)))
             .collect()
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, core::num::NonZero::get)
+    let cores = std::thread::available_parallelism().map_or(1, core::num::NonZero::get);
+    let wanted = cores
         .min(parsed.len() / ENTRIES_PER_THREAD)
-        .clamp(1, MAX_CHECK_THREADS);
-    if threads == 1 {
+        .min(MAX_CHECK_THREADS);
+    // This thread judges one part; helpers come from a budget shared by every request,
+    // so many concurrent syncs do not multiply threads past the core count.
+    let helpers = HelperThreads::reserve(wanted.saturating_sub(1), cores);
+    if helpers.count == 0 {
         return Ok(judge(parsed));
     }
-    let chunk = parsed.len().div_ceil(threads);
+    let chunk = parsed.len().div_ceil(helpers.count + 1);
+    let mut parts = parsed.chunks(chunk);
+    let mine = parts.next().unwrap_or_default();
     std::thread::scope(|scope| {
         // A thread the OS refuses to create just means that part is judged here.
-        let parts: Vec<_> = parsed
-            .chunks(chunk)
+        let others: Vec<_> = parts
             .map(|part| {
                 std::thread::Builder::new()
                     .spawn_scoped(scope, move || judge(part))
-                    .map_err(|_| judge(part))
+                    .map_err(|_| part)
             })
             .collect();
-        let mut out = Vec::with_capacity(parsed.len());
-        for part in parts {
+        let mut out = judge(mine);
+        out.reserve(parsed.len().saturating_sub(out.len()));
+        for part in others {
             match part {
                 Ok(handle) => out.extend(handle.join().map_err(|_| ApiError::internal())?),
-                Err(judged) => out.extend(judged),
+                Err(part) => out.extend(judge(part)),
             }
         }
         Ok(out)
     })
+}
+
+/// Helper threads checking sync batches right now, across all requests.
+static HELPERS_BUSY: AtomicUsize = AtomicUsize::new(0);
+
+/// A reservation of helper threads from [`HELPERS_BUSY`], returned on drop.
+struct HelperThreads {
+    count: usize,
+}
+
+impl HelperThreads {
+    /// Reserves up to `want` helpers while fewer than `cap` are busy in total.
+    fn reserve(want: usize, cap: usize) -> Self {
+        let mut busy = HELPERS_BUSY.load(Ordering::Relaxed);
+        loop {
+            let count = want.min(cap.saturating_sub(busy));
+            if count == 0 {
+                return Self { count: 0 };
+            }
+            match HELPERS_BUSY.compare_exchange_weak(
+                busy,
+                busy + count,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Self { count },
+                Err(now) => busy = now,
+            }
+        }
+    }
+}
+
+impl Drop for HelperThreads {
+    fn drop(&mut self) {
+        HELPERS_BUSY.fetch_sub(self.count, Ordering::AcqRel);
+    }
 }
 
 /// The entry re-serialized in the TypeScript client's exact wire form, for storage.
@@ -381,4 +424,23 @@ pub(crate) async fn sync(
             new_bundle: None,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HelperThreads;
+
+    #[test]
+    fn helper_threads_share_one_budget_and_come_back() {
+        // No other unit test checks batches, so the budget starts empty here.
+        let a = HelperThreads::reserve(3, 4);
+        let b = HelperThreads::reserve(3, 4);
+        let c = HelperThreads::reserve(3, 4);
+        assert_eq!((a.count, b.count, c.count), (3, 1, 0));
+        drop(a);
+        let d = HelperThreads::reserve(5, 4);
+        assert_eq!(d.count, 3);
+        drop((b, c, d));
+        assert_eq!(HelperThreads::reserve(2, 4).count, 2);
+    }
 }
