@@ -1,5 +1,5 @@
-//! The claim set of a grant token: required claims and their types, time checks, issuer,
-//! audience, delegation depth and scopes, and the [`VerifiedGrant`] that results.
+//! The claim set of a grant token: the structural checks (required claims and their
+//! types, optional claims when present) and the [`VerifiedGrant`] built from them.
 //!
 //! The claims are decoded into the caller's buffer; strings are unescaped there in place
 //! and the grant borrows them. Only the scope and audience lists are copied, as
@@ -7,110 +7,14 @@
 
 use heapless::Vec;
 
-use super::error::{Limit, Part, VerifyError};
-use super::json::{self, Span, Value};
+use super::error::{Limit, Malformed, Part, VerifyError};
+use super::grant::{MAX_AUDIENCES, MAX_SCOPES, VerifiedGrant};
+use super::json::{self, JsonError, Span, Value};
 use super::jws::json_error;
 use super::scope::MissingScopes;
-use super::verifier::{MissingScopePolicy, VerifierOptions};
 use crate::UnixTime;
 
-/// The most scopes a grant may hold (the protocol's bound).
-pub const MAX_SCOPES: usize = 100;
-/// The most entries an `aud` array may hold.
-pub const MAX_AUDIENCES: usize = 16;
-
-/// A grant token whose signature, claims and policy checks all passed.
-///
-/// Borrows the caller's decode buffer (and the verifier's options); copy what you need
-/// to keep.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifiedGrant<'a> {
-    agent_did: &'a str,
-    principal: &'a str,
-    // Plain arrays, not `heapless::Vec`: a type without `Drop` lets the borrow of the
-    // caller's buffer end at the grant's last use.
-    scopes: [&'a str; MAX_SCOPES],
-    scope_count: usize,
-    expires_at: UnixTime,
-    not_before: Option<UnixTime>,
-    issued_at: Option<UnixTime>,
-    jti: &'a str,
-    grant_id: &'a str,
-    delegation_depth: u32,
-    issuer: Option<&'a str>,
-    audience: [&'a str; MAX_AUDIENCES],
-    audience_count: usize,
-    developer_id: Option<&'a str>,
-    kid: Option<&'a str>,
-    missing_scopes: MissingScopes<'a>,
-}
-
-impl<'a> VerifiedGrant<'a> {
-    /// The agent's DID (`agt`).
-    pub fn agent_did(&self) -> &'a str {
-        self.agent_did
-    }
-    /// The user the agent acts for (`sub`).
-    pub fn principal(&self) -> &'a str {
-        self.principal
-    }
-    /// The granted scopes (`scp`), in token order.
-    pub fn scopes(&self) -> &[&'a str] {
-        self.scopes.get(..self.scope_count).unwrap_or_default()
-    }
-    /// When the grant expires (`exp`).
-    pub fn expires_at(&self) -> UnixTime {
-        self.expires_at
-    }
-    /// When the grant starts to be valid (`nbf`), if stated.
-    pub fn not_before(&self) -> Option<UnixTime> {
-        self.not_before
-    }
-    /// When the token was issued (`iat`), if stated.
-    pub fn issued_at(&self) -> Option<UnixTime> {
-        self.issued_at
-    }
-    /// The token id (`jti`).
-    pub fn jti(&self) -> &'a str {
-        self.jti
-    }
-    /// The grant id: `grnt`, or `jti` when `grnt` is absent.
-    pub fn grant_id(&self) -> &'a str {
-        self.grant_id
-    }
-    /// How many delegations lie between the user and this agent (`delegationDepth`, 0
-    /// when absent).
-    pub fn delegation_depth(&self) -> u32 {
-        self.delegation_depth
-    }
-    /// The issuer (`iss`), if stated.
-    pub fn issuer(&self) -> Option<&'a str> {
-        self.issuer
-    }
-    /// The audiences (`aud`, a string or an array), empty when absent.
-    pub fn audience(&self) -> &[&'a str] {
-        self.audience.get(..self.audience_count).unwrap_or_default()
-    }
-    /// The developer id (`dev`), if stated.
-    pub fn developer_id(&self) -> Option<&'a str> {
-        self.developer_id
-    }
-    /// The `kid` of the key that verified the token, if the header named one.
-    pub fn kid(&self) -> Option<&'a str> {
-        self.kid
-    }
-    /// Required scopes the grant lacks. Always empty unless the verifier was set to
-    /// [`MissingScopePolicy::Report`].
-    pub fn missing_scopes(&self) -> MissingScopes<'a> {
-        self.missing_scopes
-    }
-    /// Whether the grant holds `scope` (exact match).
-    pub fn has_scope(&self, scope: &str) -> bool {
-        super::scope::has_scope(self, scope)
-    }
-}
-
-/// Claim values as spans of the buffer, before they are materialised.
+/// Claim values as spans of the buffer, before they are read.
 #[derive(Default)]
 struct Raw {
     jti: Option<Value>,
@@ -125,6 +29,54 @@ struct Raw {
     dev: Option<Value>,
     grnt: Option<Value>,
     depth: Option<Value>,
+}
+
+/// A claim set that passed the structural checks: the strings as spans of the decoded
+/// buffer (unescaped in place), the numbers as values.
+pub(crate) struct Claims {
+    pub(crate) jti: Span,
+    pub(crate) sub: Span,
+    pub(crate) agt: Span,
+    pub(crate) grnt: Option<Span>,
+    pub(crate) iss: Option<Span>,
+    pub(crate) dev: Option<Span>,
+    pub(crate) scp: Vec<Span, MAX_SCOPES>,
+    pub(crate) aud: Vec<Span, MAX_AUDIENCES>,
+    pub(crate) exp: UnixTime,
+    pub(crate) nbf: Option<UnixTime>,
+    pub(crate) iat: Option<UnixTime>,
+    pub(crate) depth: u32,
+    /// The `scp` array's text, brackets included.
+    pub(crate) scp_array: Span,
+    /// The `aud` value's text (a string's content, or an array with its brackets), and
+    /// whether it is an array.
+    pub(crate) aud_value: Option<(Span, bool)>,
+    /// Whether a string the grant uses held an escape, so that its span no longer
+    /// matches the raw text.
+    pub(crate) escaped: bool,
+}
+
+/// Why a claim set failed the structural checks; a JSON error is turned into a
+/// [`VerifyError`] (which may name a member of the buffer) by [`ClaimsError::into_verify`].
+pub(crate) enum ClaimsError {
+    Json(JsonError),
+    Verify(VerifyError<'static>),
+}
+
+impl From<VerifyError<'static>> for ClaimsError {
+    fn from(e: VerifyError<'static>) -> Self {
+        Self::Verify(e)
+    }
+}
+
+impl ClaimsError {
+    /// The error, naming a duplicated member from `buf`.
+    pub(crate) fn into_verify(self, buf: &[u8]) -> VerifyError<'_> {
+        match self {
+            Self::Json(e) => json_error(buf, e, Part::Claims),
+            Self::Verify(e) => e,
+        }
+    }
 }
 
 const fn invalid(claim: &'static str, reason: &'static str) -> VerifyError<'static> {
@@ -196,17 +148,20 @@ fn uint(text: &[u8]) -> Option<u64> {
     })
 }
 
-/// Up to `N` non-empty strings from a string or an array of strings, unescaped in place.
+/// Up to `N` non-empty strings from a string or an array of strings, unescaped in place;
+/// `escaped` is set when one of them held an escape.
 fn string_list<const N: usize>(
     buf: &mut [u8],
     v: Value,
     claim: &'static str,
     allow_single: bool,
     too_many: Limit,
+    was_escaped: &mut bool,
 ) -> Result<Vec<Span, N>, VerifyError<'static>> {
     let mut out = Vec::new();
     let Value::Array(arr) = v else {
         if allow_single {
+            *was_escaped |= matches!(v, Value::Str { escaped: true, .. });
             let s = string(buf, v, claim)?;
             out.push(s).map_err(|_| VerifyError::TooLarge(too_many))?;
             return Ok(out);
@@ -224,6 +179,7 @@ fn string_list<const N: usize>(
             return Err(invalid(claim, "holds a value that is not a string"));
         };
         let span = if escaped {
+            *was_escaped = true;
             json::unescape_in_place(buf, span)
         } else {
             span
@@ -240,17 +196,10 @@ fn string_list<const N: usize>(
     Ok(out)
 }
 
-/// Parses and checks the decoded claims in `buf` at `now`, after the signature passed.
-pub(crate) fn check_claims<'a>(
-    buf: &'a mut [u8],
-    opts: &VerifierOptions<'a>,
-    kid: Option<&'a str>,
-    now: UnixTime,
-) -> Result<VerifiedGrant<'a>, VerifyError<'a>> {
-    let members = match json::parse_object(buf) {
-        Ok(m) => m,
-        Err(e) => return Err(json_error(buf, e, Part::Claims)),
-    };
+/// Parses the decoded claims in `buf` (after the signature passed) and applies the
+/// structural checks in the documented order.
+pub(crate) fn parse_claims(buf: &mut [u8]) -> Result<Claims, ClaimsError> {
+    let members = json::parse_object(buf).map_err(ClaimsError::Json)?;
     let mut raw = Raw::default();
     for m in &members {
         let is = |name: &str| json::str_eq(buf, m.key, m.key_escaped, name);
@@ -283,13 +232,21 @@ pub(crate) fn check_claims<'a>(
         };
         *slot = Some(m.value);
     }
+    let mut escaped = [raw.jti, raw.sub, raw.agt, raw.grnt, raw.iss, raw.dev]
+        .iter()
+        .any(|v| matches!(v, Some(Value::Str { escaped: true, .. })));
 
     // Presence and type of the required claims, in a fixed order.
     let jti = string(buf, required(raw.jti, "jti")?, "jti")?;
     let sub = string(buf, required(raw.sub, "sub")?, "sub")?;
     let agt = string(buf, required(raw.agt, "agt")?, "agt")?;
+    let scp_value = required(raw.scp, "scp")?;
     let scp: Vec<Span, MAX_SCOPES> =
-        string_list(buf, required(raw.scp, "scp")?, "scp", false, Limit::Scopes)?;
+        string_list(buf, scp_value, "scp", false, Limit::Scopes, &mut escaped)?;
+    let scp_array = match scp_value {
+        Value::Array(s) => s,
+        _ => return Err(invalid("scp", "is not an array of strings").into()),
+    };
     let exp = numeric_date(buf, required(raw.exp, "exp")?, "exp")?;
     let grnt = raw.grnt.map(|v| string(buf, v, "grnt")).transpose()?;
     for (span, claim) in [(jti, "jti"), (sub, "sub"), (agt, "agt")]
@@ -297,7 +254,7 @@ pub(crate) fn check_claims<'a>(
         .chain(grnt.map(|g| (g, "grnt")))
     {
         if span.start == span.end {
-            return Err(invalid(claim, "is empty"));
+            return Err(invalid(claim, "is empty").into());
         }
     }
     // Optional claims: absent is fine, present must have the right type.
@@ -305,9 +262,18 @@ pub(crate) fn check_claims<'a>(
     let iat = raw.iat.map(|v| numeric_date(buf, v, "iat")).transpose()?;
     let iss = raw.iss.map(|v| string(buf, v, "iss")).transpose()?;
     let dev = raw.dev.map(|v| string(buf, v, "dev")).transpose()?;
-    let aud: Vec<Span, MAX_AUDIENCES> = match raw.aud {
-        Some(v) => string_list(buf, v, "aud", true, Limit::Audiences)?,
-        None => Vec::new(),
+    let (aud, aud_value) = match raw.aud {
+        Some(v) => {
+            let list: Vec<Span, MAX_AUDIENCES> =
+                string_list(buf, v, "aud", true, Limit::Audiences, &mut escaped)?;
+            let value = match v {
+                Value::Array(s) => (s, true),
+                Value::Str { span, .. } => (span, false),
+                _ => return Err(invalid("aud", "is not a string").into()),
+            };
+            (list, Some(value))
+        }
+        None => (Vec::new(), None),
     };
     let depth = match raw.depth {
         None => 0,
@@ -316,104 +282,74 @@ pub(crate) fn check_claims<'a>(
             .and_then(uint)
             .and_then(|d| u32::try_from(d).ok())
             .ok_or(invalid("delegationDepth", "is not a non-negative integer"))?,
-        Some(_) => return Err(invalid("delegationDepth", "is not a non-negative integer")),
-    };
-
-    // From here on the buffer is only read.
-    let buf: &'a [u8] = buf;
-    let text = |s: Span| -> Result<&'a str, VerifyError<'a>> {
-        buf.get(s.start..s.end)
-            .and_then(|t| core::str::from_utf8(t).ok())
-            .ok_or(VerifyError::Malformed(super::error::Malformed::Json(
-                Part::Claims,
-                s.start,
-            )))
-    };
-
-    // Time, with the skew in the token's favour.
-    let skew = opts.clock_skew_secs;
-    if now.saturating_sub_secs(skew) >= exp {
-        return Err(VerifyError::Expired { exp });
-    }
-    if let Some(nbf) = nbf
-        && now.saturating_add_secs(skew) < nbf
-    {
-        return Err(VerifyError::NotYetValid { nbf });
-    }
-    if let Some(iat) = iat
-        && iat > now.saturating_add_secs(skew)
-    {
-        return Err(VerifyError::FutureIat { iat });
-    }
-
-    let issuer = iss.map(text).transpose()?;
-    if let Some(expected) = opts.issuer {
-        match issuer {
-            None => return Err(VerifyError::MissingClaim { claim: "iss" }),
-            Some(found) if found != expected => return Err(VerifyError::IssuerMismatch { found }),
-            Some(_) => {}
+        Some(_) => {
+            return Err(invalid("delegationDepth", "is not a non-negative integer").into());
         }
-    }
-    let mut audience = [""; MAX_AUDIENCES];
-    for (slot, s) in audience.iter_mut().zip(&aud) {
-        *slot = text(*s)?;
-    }
-    let audience_count = aud.len();
-    if let Some(expected) = opts.audience {
-        if raw.aud.is_none() {
-            return Err(VerifyError::MissingClaim { claim: "aud" });
-        }
-        if !audience
-            .get(..audience_count)
-            .unwrap_or_default()
-            .contains(&expected)
-        {
-            return Err(VerifyError::AudienceMismatch);
-        }
-    }
-    if let Some(max) = opts.max_delegation_depth
-        && depth > max
-    {
-        return Err(VerifyError::DelegationDepthExceeded { depth, max });
-    }
-
-    let mut scopes = [""; MAX_SCOPES];
-    for (slot, s) in scopes.iter_mut().zip(&scp) {
-        *slot = text(*s)?;
-    }
-    let scope_count = scp.len();
-    let missing = MissingScopes::masked(
-        opts.required_scopes,
-        scopes.get(..scope_count).unwrap_or_default(),
-    );
-    let missing_scopes = if missing.is_empty() {
-        MissingScopes::NONE
-    } else if opts.on_missing_scope == MissingScopePolicy::Reject {
-        return Err(VerifyError::ScopeViolation(missing));
-    } else {
-        missing
     };
-
-    let jti = text(jti)?;
-    Ok(VerifiedGrant {
-        agent_did: text(agt)?,
-        principal: text(sub)?,
-        scopes,
-        scope_count,
-        expires_at: exp,
-        not_before: nbf,
-        issued_at: iat,
+    Ok(Claims {
         jti,
-        grant_id: match grnt {
-            Some(g) => text(g)?,
-            None => jti,
-        },
-        delegation_depth: depth,
-        issuer,
-        audience,
-        audience_count,
-        developer_id: dev.map(text).transpose()?,
-        kid,
-        missing_scopes,
+        sub,
+        agt,
+        grnt,
+        iss,
+        dev,
+        scp,
+        aud,
+        exp,
+        nbf,
+        iat,
+        depth,
+        scp_array,
+        aud_value,
+        escaped,
     })
+}
+
+impl Claims {
+    /// The grant these claims describe, its strings borrowed from `buf`; the time and
+    /// policy checks are [`VerifiedGrant::check`]'s.
+    pub(crate) fn grant<'a>(
+        &self,
+        buf: &'a [u8],
+        kid: Option<&'a str>,
+    ) -> Result<VerifiedGrant<'a>, VerifyError<'a>> {
+        let text = |s: Span| -> Result<&'a str, VerifyError<'a>> {
+            buf.get(s.start..s.end)
+                .and_then(|t| core::str::from_utf8(t).ok())
+                .ok_or(VerifyError::Malformed(Malformed::Json(
+                    Part::Claims,
+                    s.start,
+                )))
+        };
+        let mut scopes = [""; MAX_SCOPES];
+        for (slot, s) in scopes.iter_mut().zip(&self.scp) {
+            *slot = text(*s)?;
+        }
+        let mut audience = [""; MAX_AUDIENCES];
+        for (slot, s) in audience.iter_mut().zip(&self.aud) {
+            *slot = text(*s)?;
+        }
+        let jti = text(self.jti)?;
+        Ok(VerifiedGrant {
+            agent_did: text(self.agt)?,
+            principal: text(self.sub)?,
+            scopes,
+            scope_count: self.scp.len(),
+            expires_at: self.exp,
+            not_before: self.nbf,
+            issued_at: self.iat,
+            jti,
+            grant_id: match self.grnt {
+                Some(g) => text(g)?,
+                None => jti,
+            },
+            delegation_depth: self.depth,
+            issuer: self.iss.map(text).transpose()?,
+            audience,
+            audience_count: self.aud.len(),
+            developer_id: self.dev.map(text).transpose()?,
+            kid,
+            missing_scopes: MissingScopes::NONE,
+        })
+    }
 }

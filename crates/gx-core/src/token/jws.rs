@@ -78,6 +78,11 @@ impl<'t> GrantToken<'t> {
             .unwrap_or_default()
     }
 
+    /// Where the claims segment lies in the token text (start, end).
+    pub(crate) fn claims_range(&self) -> (usize, usize) {
+        (self.dot1 + 1, self.dot2)
+    }
+
     /// The base64url signature segment (possibly empty).
     pub fn signature_b64(&self) -> &'t [u8] {
         self.text
@@ -117,20 +122,22 @@ pub(crate) fn decode_segment(
     if src.len() % 4 == 1 {
         return Err(bad(src));
     }
-    let mut chunks = src.chunks_exact(4);
-    let mut outs = out.chunks_exact_mut(3);
-    for (c, o) in (&mut chunks).zip(&mut outs) {
-        let (a, b, c, d) = match *c {
-            [a, b, c, d] => (sextet(a), sextet(b), sextet(c), sextet(d)),
-            _ => return Err(bad(src)),
-        };
-        if (a | b | c | d) & INVALID != 0 {
-            return Err(bad(src));
-        }
+    let (quads, rem) = src.as_chunks::<4>();
+    let (triples, _) = out.as_chunks_mut::<3>();
+    // Any character outside the alphabet sets INVALID; checked once, after the loop
+    // (the output is discarded on error), so the loop has no branch but its own.
+    let mut invalid = 0;
+    for ([a, b, c, d], [x, y, z]) in quads.iter().zip(triples) {
+        let (a, b, c, d) = (sextet(*a), sextet(*b), sextet(*c), sextet(*d));
+        invalid |= a | b | c | d;
         let v = a << 18 | b << 12 | c << 6 | d;
-        o.copy_from_slice(&[(v >> 16) as u8, (v >> 8) as u8, v as u8]);
+        *x = (v >> 16) as u8;
+        *y = (v >> 8) as u8;
+        *z = v as u8;
     }
-    let rem = chunks.remainder();
+    if invalid & INVALID != 0 {
+        return Err(bad(src));
+    }
     let tail = out.get_mut(len - len % 3..len).unwrap_or_default();
     match (rem, tail) {
         ([], _) => {}

@@ -9,9 +9,15 @@
 //! Memory: the snapshot holds at most [`MAX_KEYS`] keys inline; verification uses the
 //! caller's buffer ([`DECODE_BUF_LEN`] bytes always suffice) and about 3 KiB of stack
 //! (the signature and the scope list). Only the `rsa` crate's arithmetic allocates.
+//!
+//! Repeat checks of one grant go through [`Verifier::verify_memoized`] and a
+//! [`VerificationMemo`]: a hit costs a SHA-256 of the token and the time and policy
+//! checks, not an RSA operation or a parse.
 
 mod claims;
-pub use claims::{MAX_AUDIENCES, MAX_SCOPES, VerifiedGrant};
+
+mod grant;
+pub use grant::{MAX_AUDIENCES, MAX_SCOPES, VerifiedGrant};
 
 mod error;
 pub use error::{Limit, Malformed, Part, VerifyError};

@@ -6,8 +6,8 @@
 
 use core::fmt;
 
-use super::claims::VerifiedGrant;
 use super::error::VerifyError;
+use super::grant::VerifiedGrant;
 
 /// The most required scopes a [`VerifierOptions`](crate::VerifierOptions) may name: the
 /// missing ones are remembered as a bit mask.

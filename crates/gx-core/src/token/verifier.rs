@@ -10,11 +10,12 @@ use core::fmt;
 
 use sha2::{Digest, Sha256};
 
-use super::claims::{VerifiedGrant, check_claims};
+use super::claims::parse_claims;
 use super::error::{Limit, Malformed, Part, VerifyError};
-use super::jwks::{JwksSnapshot, MAX_MODULUS_BYTES};
+use super::grant::VerifiedGrant;
+use super::jwks::{JwksSnapshot, MAX_MODULUS_BYTES, UsableKey};
 use super::jws::{GrantToken, MAX_TOKEN_LEN, decode_segment, decoded_len, parse_header};
-use super::memo::VerificationMemo;
+use super::memo::{Replay, VerificationMemo};
 use super::scope::MAX_REQUIRED_SCOPES;
 use crate::UnixTime;
 use crate::provider::CryptoProvider;
@@ -218,9 +219,11 @@ impl<'a, P: CryptoProvider> Verifier<'a, P> {
         self.run(token, now, buf, None)
     }
 
-    /// Like [`verify`](Self::verify), but skips the RSA operation for a token `memo`
-    /// saw verify against this key set before. Time, claims, scopes and depth are still
-    /// checked on every call.
+    /// Like [`verify`](Self::verify), but for a token `memo` saw verify against this key
+    /// set before, skips the RSA operation and the parsing: only the claims segment is
+    /// decoded again (the grant borrows it). The snapshot's `validUntil`, the time
+    /// claims, issuer, audience, delegation depth and required scopes are checked on
+    /// every call.
     ///
     /// # Errors
     /// As [`verify`](Self::verify).
@@ -241,6 +244,31 @@ impl<'a, P: CryptoProvider> Verifier<'a, P> {
         buf: &'b mut [u8],
         memo: Option<&mut VerificationMemo<'_>>,
     ) -> Result<VerifiedGrant<'b>, VerifyError<'b>> {
+        let Some(memo) = memo else {
+            return self.full(token, now, buf, Seen::No);
+        };
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(VerifyError::TooLarge(Limit::TokenBytes(token.len())));
+        }
+        let digest = <[u8; 32]>::from(Sha256::digest(token.as_bytes()));
+        match memo.find(&digest, self.snapshot.fingerprint()) {
+            Some(slot) => match slot.replay() {
+                Some(replay) => self.replay(token, replay, slot.claims(), now, buf),
+                None => self.full(token, now, buf, Seen::Verified),
+            },
+            None => self.full(token, now, buf, Seen::Record(memo, digest)),
+        }
+    }
+
+    /// Steps 1-13 of `docs/verification.md`; step 6 (the signature) is skipped for a
+    /// token the memo saw verify.
+    fn full<'b>(
+        &'b self,
+        token: &str,
+        now: UnixTime,
+        buf: &'b mut [u8],
+        seen: Seen<'_, '_>,
+    ) -> Result<VerifiedGrant<'b>, VerifyError<'b>> {
         // 1. Size and shape.
         let tok = GrantToken::parse(token)?;
         let hlen = decoded_len(tok.header_b64().len());
@@ -259,60 +287,132 @@ impl<'a, P: CryptoProvider> Verifier<'a, P> {
         let claims_len = decode_segment(tok.claims_b64(), pbuf, Part::Claims)?;
 
         // 3. The snapshot must still be valid.
+        self.check_snapshot(now)?;
+
+        // 4. Key selection by kid.
+        let key = self.snapshot.select(header.kid)?;
+
+        // 5. Signature, before any claim is read.
+        if !matches!(seen, Seen::Verified) {
+            self.check_signature(&tok, key)?;
+        }
+
+        // 6. Claims: structure, then time and policy.
+        let pbuf = pbuf.get_mut(..claims_len).unwrap_or_default();
+        let parsed = parse_claims(pbuf);
+        if let Seen::Record(memo, digest) = seen {
+            let replay = parsed.as_ref().ok().and_then(|c| {
+                let key = match header.kid {
+                    Some(kid) => Some(self.snapshot.kids().position(|k| k == Some(kid))?),
+                    None => None,
+                };
+                Replay::new(tok.claims_range(), needed, key, c)
+            });
+            memo.insert(digest, *self.snapshot.fingerprint(), replay, pbuf);
+        }
+        let claims = match parsed {
+            Ok(c) => c,
+            Err(e) => return Err(e.into_verify(pbuf)),
+        };
+        let mut grant = claims.grant(pbuf, header.kid)?;
+        grant.check(&self.options, now)?;
+        Ok(grant)
+    }
+
+    /// A memo hit: the token verified against these keys before, so only the claims are
+    /// decoded (the grant borrows them) and the time and policy checks run again.
+    fn replay<'b>(
+        &'b self,
+        token: &str,
+        replay: &Replay,
+        claims: Option<&[u8]>,
+        now: UnixTime,
+        buf: &'b mut [u8],
+    ) -> Result<VerifiedGrant<'b>, VerifyError<'b>> {
+        let needed = replay.needed();
+        if needed > buf.len() {
+            return Err(VerifyError::TooLarge(Limit::Buffer { needed }));
+        }
+        self.check_snapshot(now)?;
+        let n = match claims.and_then(|c| Some((c, buf.get_mut(..c.len())?))) {
+            Some((copy, out)) => {
+                out.copy_from_slice(copy);
+                copy.len()
+            }
+            None => decode_segment(replay.claims_b64(token), buf, Part::Claims)?,
+        };
+        let kid = match replay.key() {
+            Some(i) => self.snapshot.kids().nth(i).flatten(),
+            None => None,
+        };
+        let claims = buf.get(..n).and_then(|b| core::str::from_utf8(b).ok());
+        // Filled in place: the grant is large (the scope list), and building it in the
+        // value returned saves copying it.
+        let mut out = Ok(VerifiedGrant::EMPTY);
+        if let Ok(grant) = &mut out {
+            let filled = claims
+                .filter(|_| kid.is_some() == replay.key().is_some())
+                .and_then(|claims| replay.fill(claims, kid, grant));
+            // Unreachable for a token with the SHA-256 of one that verified; refused
+            // rather than trusted if it ever happened.
+            if filled.is_none() {
+                return Err(VerifyError::Malformed(Malformed::Json(Part::Claims, 0)));
+            }
+            grant.check(&self.options, now)?;
+        }
+        out
+    }
+
+    /// Step 3: the snapshot's `validUntil`, unless the options waive it.
+    fn check_snapshot(&self, now: UnixTime) -> Result<(), VerifyError<'static>> {
         if self.options.enforce_snapshot_expiry
             && let Some(valid_until) = self.snapshot.valid_until()
             && now.saturating_sub_secs(self.options.clock_skew_secs) > valid_until
         {
             return Err(VerifyError::SnapshotExpired { valid_until });
         }
+        Ok(())
+    }
 
-        // 4. Key selection by kid.
-        let key = self.snapshot.select(header.kid)?;
-
-        // 5. Signature, before any claim is read.
-        let digest = memo
-            .as_ref()
-            .map(|_| <[u8; 32]>::from(Sha256::digest(token.as_bytes())));
-        let known = match (&memo, &digest) {
-            (Some(m), Some(d)) => m.contains(d, self.snapshot.fingerprint()),
-            _ => false,
-        };
-        if !known {
-            let sig_b64 = tok.signature_b64();
-            // Encoding problems are structural (MALFORMED_TOKEN); a well-encoded signature
-            // of the wrong length is simply a bad signature.
+    /// Step 5: the RS256 signature over `header.claims` under `key`.
+    fn check_signature(
+        &self,
+        tok: &GrantToken<'_>,
+        key: &UsableKey<P::PublicKey>,
+    ) -> Result<(), VerifyError<'static>> {
+        let sig_b64 = tok.signature_b64();
+        // Encoding problems are structural (MALFORMED_TOKEN); a well-encoded signature of
+        // the wrong length is simply a bad signature.
+        if decoded_len(sig_b64.len()) != key.modulus_len() {
             if let Some(c) = sig_b64.iter().find(|c| !is_base64url(**c)) {
                 let part = Part::Signature;
-                let m = if *c == b'=' {
+                return Err(VerifyError::Malformed(if *c == b'=' {
                     Malformed::Padding(part)
                 } else {
                     Malformed::Base64(part)
-                };
-                return Err(VerifyError::Malformed(m));
+                }));
             }
-            if decoded_len(sig_b64.len()) != key.modulus_len() {
-                return Err(VerifyError::BadSignature);
-            }
-            let mut sig = [0u8; MAX_MODULUS_BYTES];
-            let sig_len = decode_segment(sig_b64, &mut sig, Part::Signature)?;
-            let sig = sig.get(..sig_len).unwrap_or_default();
-            self.snapshot
-                .provider()
-                .verify_rs256(key.public_key(), tok.signing_input(), sig)
-                .map_err(|_| VerifyError::BadSignature)?;
-            if let (Some(m), Some(d)) = (memo, digest) {
-                m.insert(d, *self.snapshot.fingerprint());
-            }
+            return Err(VerifyError::BadSignature);
         }
-
-        // 6. Claims.
-        check_claims(
-            pbuf.get_mut(..claims_len).unwrap_or_default(),
-            &self.options,
-            header.kid,
-            now,
-        )
+        let mut sig = [0u8; MAX_MODULUS_BYTES];
+        let sig_len = decode_segment(sig_b64, &mut sig, Part::Signature)?;
+        let sig = sig.get(..sig_len).unwrap_or_default();
+        self.snapshot
+            .provider()
+            .verify_rs256(key.public_key(), tok.signing_input(), sig)
+            .map_err(|_| VerifyError::BadSignature)
     }
+}
+
+/// What the memo knows of the token being verified.
+enum Seen<'m, 's> {
+    /// No memo in use.
+    No,
+    /// The memo saw this token verify against these keys, but holds no index of its
+    /// claims.
+    Verified,
+    /// The memo has not seen the token (its SHA-256 is here): remember it if it verifies.
+    Record(&'m mut VerificationMemo<'s>, [u8; 32]),
 }
 
 const fn is_base64url(c: u8) -> bool {
