@@ -9,7 +9,8 @@
 //!   entries.
 //!
 //! Needs `python3` (with `venv`), `node` (>= 18) and `npm`, and network access to PyPI and
-//! npm. Client versions are pinned below; `--latest` installs the newest instead.
+//! npm. Client versions are pinned in [`crate::peers`]; `--latest` installs the newest
+//! instead.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -18,8 +19,7 @@ use std::process::{Child, Command, Stdio};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-const PY_PACKAGE: &str = "grantex-gemma==0.1.2";
-const NPM_PACKAGE: &str = "@grantex/gemma@0.1.1";
+use crate::peers;
 
 const PY_CHECK: &str = r#"
 """gx-server interop: the published Python client creates a bundle and verifies its token."""
@@ -87,20 +87,7 @@ pub(crate) fn run(sh: &Shell, args: impl Iterator<Item = String>) -> Result<()> 
             other => bail!("interop: unknown flag `{other}` (only --latest)"),
         }
     }
-    for (tool, hint) in [
-        ("python3", "install Python 3 with venv"),
-        ("node", "install Node.js 18+"),
-        ("npm", "install npm"),
-    ] {
-        if cmd!(sh, "{tool} --version")
-            .quiet()
-            .ignore_stdout()
-            .run()
-            .is_err()
-        {
-            bail!("interop needs `{tool}`: {hint}");
-        }
-    }
+    peers::check_tools(sh, "interop")?;
     let work = sh.create_temp_dir()?;
     let dir = work.path().to_path_buf();
 
@@ -158,11 +145,7 @@ fn python_check(
     agent: &str,
     latest: bool,
 ) -> Result<()> {
-    let venv = dir.join("venv");
-    cmd!(sh, "python3 -m venv {venv}").run()?;
-    let python = venv.join("bin").join("python");
-    let package = if latest { "grantex-gemma" } else { PY_PACKAGE };
-    cmd!(sh, "{python} -m pip install --quiet {package}").run()?;
+    let python = peers::install_python(sh, dir, latest)?;
     let script = dir.join("py_check.py");
     sh.write_file(&script, PY_CHECK)?;
     // httpx trusts SSL_CERT_FILE: the development CA, nothing else.
@@ -182,16 +165,8 @@ fn node_check(
     agent: &str,
     latest: bool,
 ) -> Result<()> {
-    let project = dir.join("node");
-    sh.create_dir(&project)?;
+    let project = peers::install_node(sh, dir, latest)?;
     let _cd = sh.push_dir(&project);
-    cmd!(sh, "npm init -y").quiet().ignore_stdout().run()?;
-    let package = if latest {
-        "@grantex/gemma"
-    } else {
-        NPM_PACKAGE
-    };
-    cmd!(sh, "npm install --silent --no-audit --no-fund {package}").run()?;
     sh.write_file("ts_check.mjs", TS_CHECK)?;
     let out = cmd!(sh, "node ts_check.mjs {url} {key} {agent}")
         .env("NODE_EXTRA_CA_CERTS", ca)

@@ -9,9 +9,11 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
+mod bench_peers;
 mod cross;
 mod embedded;
 mod interop;
+mod peers;
 mod setup;
 mod tidy;
 
@@ -22,6 +24,8 @@ commands:
   help        print this text
   cross       build for aarch64-unknown-linux-gnu, run gx-core/gx-storage tests under qemu-aarch64
   interop     run the published Python and npm clients against gx-server [--latest]
+  bench-peers gx against the published Python and TS clients, same workloads, one table
+              [--json] [--rounds N] [--latest]
   embedded    build the firmware example for Cortex-M4 and RV32IMAC, run it under QEMU, print footprint
 ";
 
@@ -34,6 +38,7 @@ fn main() -> Result<()> {
             print!("{HELP}");
             Ok(())
         }
+        Some("bench-peers") => bench_peers::run(&sh, args),
         Some("cross") => cross::run(&sh, args),
         Some("embedded") => embedded::run(&sh, args),
         Some("interop") => interop::run(&sh, args),
