@@ -320,6 +320,12 @@ mod tests {
             );
             assert!(v.is_empty());
         }
+        // Validation refuses them first, at the number's offset; exact integers pass.
+        assert_eq!(
+            crate::audit::json::validate_object(br#"{"a":[1,2.5]}"#).unwrap_err(),
+            MetadataError::UnsupportedNumber { offset: 8 }
+        );
+        assert!(crate::audit::json::validate_object(br#"{"a":[1,-9007199254740992]}"#).is_ok());
     }
 
     #[cfg(feature = "float-metadata")]
