@@ -17,7 +17,7 @@ const TOKEN: &[u8] = include_bytes!("../../fixtures/tokens/rs256_2048.jwt");
 const NOW: UnixTime = UnixTime::from_secs(1_795_751_706);
 const ISSUER: &str = "https://api.grantex.dev";
 /// Room for a token (the fixture is 658 bytes).
-const TOKEN_CAP: usize = 1024;
+const TOKEN_CAP: usize = 768;
 /// Room for a token's decoded header and claims: 3/4 of its length at most.
 const DECODE_CAP: usize = TOKEN_CAP / 4 * 3;
 /// The audit log's storage: a device keeps its log in a dedicated buffer (or flash),
@@ -130,8 +130,14 @@ fn verify_and_enforce(verifier: &Verifier<'_, RustCrypto>) -> Result<u64, &'stat
     #[cfg(feature = "fail-on-purpose")]
     let token = valid.as_str()?;
     let mut buf = [0u8; DECODE_CAP];
-    let (grant, units) = crate::arch::measure(|| verifier.verify(token, NOW, &mut buf));
-    let grant = grant.map_err(|_| "verify valid token")?;
+    // Counted by hand around the call (not through a closure): the grant, ~1 KiB on a
+    // 32-bit target, then exists once in this frame.
+    let start = crate::arch::units();
+    let grant = verifier.verify(token, NOW, &mut buf);
+    let units = crate::arch::units().wrapping_sub(start);
+    let Ok(grant) = grant else {
+        return Err("verify valid token");
+    };
     if grant.agent_did() != "did:grantex:ag_1" || grant.grant_id() != "grnt_1" {
         return Err("grant claims");
     }
