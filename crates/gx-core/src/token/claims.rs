@@ -11,7 +11,6 @@ use super::error::{Limit, Malformed, Part, VerifyError};
 use super::grant::{MAX_AUDIENCES, MAX_SCOPES, VerifiedGrant};
 use super::json::{self, JsonError, Span, Value};
 use super::jws::json_error;
-use super::scope::MissingScopes;
 use crate::UnixTime;
 
 /// Claim values as spans of the buffer, before they are read.
@@ -306,13 +305,14 @@ pub(crate) fn parse_claims(buf: &mut [u8]) -> Result<Claims, ClaimsError> {
 }
 
 impl Claims {
-    /// The grant these claims describe, its strings borrowed from `buf`; the time and
-    /// policy checks are [`VerifiedGrant::check`]'s.
-    pub(crate) fn grant<'a>(
+    /// Fills `grant` (initially [`VerifiedGrant::EMPTY`]) with these claims, its strings
+    /// borrowed from `buf`; the time and policy checks are [`VerifiedGrant::check`]'s.
+    pub(crate) fn fill<'a>(
         &self,
         buf: &'a [u8],
         kid: Option<&'a str>,
-    ) -> Result<VerifiedGrant<'a>, VerifyError<'a>> {
+        grant: &mut VerifiedGrant<'a>,
+    ) -> Result<(), VerifyError<'a>> {
         let text = |s: Span| -> Result<&'a str, VerifyError<'a>> {
             buf.get(s.start..s.end)
                 .and_then(|t| core::str::from_utf8(t).ok())
@@ -321,35 +321,28 @@ impl Claims {
                     s.start,
                 )))
         };
-        let mut scopes = [""; MAX_SCOPES];
-        for (slot, s) in scopes.iter_mut().zip(&self.scp) {
+        for (slot, s) in grant.scopes.iter_mut().zip(&self.scp) {
             *slot = text(*s)?;
         }
-        let mut audience = [""; MAX_AUDIENCES];
-        for (slot, s) in audience.iter_mut().zip(&self.aud) {
+        for (slot, s) in grant.audience.iter_mut().zip(&self.aud) {
             *slot = text(*s)?;
         }
-        let jti = text(self.jti)?;
-        Ok(VerifiedGrant {
-            agent_did: text(self.agt)?,
-            principal: text(self.sub)?,
-            scopes,
-            scope_count: self.scp.len(),
-            expires_at: self.exp,
-            not_before: self.nbf,
-            issued_at: self.iat,
-            jti,
-            grant_id: match self.grnt {
-                Some(g) => text(g)?,
-                None => jti,
-            },
-            delegation_depth: self.depth,
-            issuer: self.iss.map(text).transpose()?,
-            audience,
-            audience_count: self.aud.len(),
-            developer_id: self.dev.map(text).transpose()?,
-            kid,
-            missing_scopes: MissingScopes::NONE,
-        })
+        grant.scope_count = self.scp.len();
+        grant.audience_count = self.aud.len();
+        grant.agent_did = text(self.agt)?;
+        grant.principal = text(self.sub)?;
+        grant.jti = text(self.jti)?;
+        grant.grant_id = match self.grnt {
+            Some(g) => text(g)?,
+            None => grant.jti,
+        };
+        grant.issuer = self.iss.map(text).transpose()?;
+        grant.developer_id = self.dev.map(text).transpose()?;
+        grant.expires_at = self.exp;
+        grant.not_before = self.nbf;
+        grant.issued_at = self.iat;
+        grant.delegation_depth = self.depth;
+        grant.kid = kid;
+        Ok(())
     }
 }

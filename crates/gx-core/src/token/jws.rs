@@ -33,15 +33,14 @@ impl<'t> GrantToken<'t> {
         if text.len() > MAX_TOKEN_LEN {
             return Err(VerifyError::TooLarge(Limit::TokenBytes(text.len())));
         }
-        let b = text.as_bytes();
-        let mut dots = b
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| **c == b'.')
-            .map(|(i, _)| i);
-        let (Some(dot1), Some(dot2), None) = (dots.next(), dots.next(), dots.next()) else {
-            return Err(VerifyError::Malformed(Malformed::Segments));
-        };
+        // `str::find` with a char searches word-at-a-time (core's memchr): one pass.
+        let segments = VerifyError::Malformed(Malformed::Segments);
+        let dot1 = text.find('.').ok_or(segments)?;
+        let after1 = text.get(dot1 + 1..).unwrap_or_default();
+        let dot2 = dot1 + 1 + after1.find('.').ok_or(segments)?;
+        if text.get(dot2 + 1..).is_some_and(|sig| sig.contains('.')) {
+            return Err(segments);
+        }
         if dot1 == 0 {
             return Err(VerifyError::Malformed(Malformed::EmptySegment(
                 Part::Header,
