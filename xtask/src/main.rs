@@ -12,6 +12,7 @@ use xshell::Shell;
 mod bench_peers;
 mod cross;
 mod embedded;
+mod fuzz;
 mod interop;
 mod peers;
 mod setup;
@@ -27,6 +28,7 @@ commands:
   bench-peers gx against the published Python and TS clients, same workloads, one table
               [--json] [--rounds N] [--latest]
   embedded    build the firmware example for Cortex-M4 and RV32IMAC, run it under QEMU, print footprint
+  fuzz        run every libFuzzer target (nightly, cargo-fuzz) [--seconds N (60)] [--target NAME]
 ";
 
 fn main() -> Result<()> {
@@ -41,6 +43,7 @@ fn main() -> Result<()> {
         Some("bench-peers") => bench_peers::run(&sh, args),
         Some("cross") => cross::run(&sh, args),
         Some("embedded") => embedded::run(&sh, args),
+        Some("fuzz") => fuzz::run(&sh, args),
         Some("interop") => interop::run(&sh, args),
         Some(other) => bail!("unknown command `{other}`\n\n{HELP}"),
     }

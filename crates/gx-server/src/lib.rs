@@ -43,6 +43,8 @@ mod config;
 mod conn;
 mod encoding;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod init;
 mod issuer;
