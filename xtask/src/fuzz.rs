@@ -80,7 +80,16 @@ pub(crate) fn run(sh: &Shell, mut args: impl Iterator<Item = String>) -> Result<
     let targets = if only.is_empty() { all } else { only };
 
     let started = Instant::now();
-    let build = ["--release", "--debug-assertions", "--sanitizer", &sanitizer];
+    // Always fuzz/target, even when CARGO_TARGET_DIR is set: nightly, instrumented
+    // artifacts must not mix with the workspace's.
+    let build = [
+        "--release",
+        "--debug-assertions",
+        "--sanitizer",
+        &sanitizer,
+        "--target-dir",
+        "target",
+    ];
     if targets.len() == 1 {
         let t = &targets[0];
         cmd!(sh, "cargo +nightly fuzz build {build...} {t}").run()?;
