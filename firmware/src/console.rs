@@ -84,7 +84,10 @@ impl Line {
         let mut digits = *b"0x00000000";
         for (k, d) in digits.iter_mut().skip(2).enumerate() {
             let nibble = (v >> (28 - 4 * k)) & 0xf;
-            *d = b"0123456789abcdef".get(nibble as usize).copied().unwrap_or(b'?');
+            *d = b"0123456789abcdef"
+                .get(nibble as usize)
+                .copied()
+                .unwrap_or(b'?');
         }
         self.ascii(&digits)
     }
