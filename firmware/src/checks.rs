@@ -107,7 +107,7 @@ pub(crate) fn run_all() -> Result<Measured, &'static str> {
 fn parse_snapshot() -> Result<&'static JwksSnapshot<RustCrypto>, &'static str> {
     static mut SLOT: JwksSnapshot<RustCrypto> = JwksSnapshot::empty(RustCrypto);
     // SAFETY: `run_all` runs once, so this is the only reference to `SLOT` ever made.
-    let snapshot = unsafe { &mut *(&raw mut SLOT) };
+    let snapshot = unsafe { (&raw mut SLOT).as_mut() }.ok_or("snapshot slot")?;
     snapshot
         .parse_in_place(SNAPSHOT)
         .map_err(|_| "parse JWKS snapshot")?;
@@ -170,7 +170,7 @@ fn audit_chain(agent: &str, grant: &str) -> Result<u64, &'static str> {
     let scopes = ["read:contacts"];
     static mut LOG: [u8; LOG_CAP] = [0; LOG_CAP];
     // SAFETY: `audit_chain` runs once, so this is the only reference to `LOG` ever made.
-    let log = unsafe { &mut *(&raw mut LOG) };
+    let log = unsafe { (&raw mut LOG).as_mut() }.ok_or("log buffer")?;
     let mut len = 0;
     let mut prev = PrevHash::Genesis;
     for (seq, ts) in (1..=CHAIN_LEN).zip(TIMESTAMPS) {
