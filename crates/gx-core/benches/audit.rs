@@ -15,12 +15,15 @@
 use core::hint::black_box;
 use core::time::Duration;
 
-use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{Criterion, Throughput};
 use gx_core::audit::{
     AuditEntry, AuditSigningKey, AuditStr, ChainAnchor, ChainVerifier, Metadata, PrevHash, Scopes,
     SignedAuditEntry, entry_hash,
 };
+
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::CpuTime;
 
 const SCOPES: &[&str] = &["read:contacts", "write:calendar"];
 const CHAIN: usize = 10_000;
@@ -50,68 +53,6 @@ fn chain<'a>(key: &AuditSigningKey, metas: &'a [String]) -> Vec<SignedAuditEntry
             s
         })
         .collect()
-}
-
-/// CPU time of the whole process (all threads), in nanoseconds.
-struct ProcessCpuTime;
-
-impl ProcessCpuTime {
-    fn now() -> u64 {
-        let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
-        let secs = u64::try_from(t.tv_sec).unwrap_or(0);
-        let nanos = u64::try_from(t.tv_nsec).unwrap_or(0);
-        secs * 1_000_000_000 + nanos
-    }
-}
-
-impl Measurement for ProcessCpuTime {
-    type Intermediate = u64;
-    type Value = u64;
-
-    fn start(&self) -> u64 {
-        Self::now()
-    }
-    fn end(&self, start: u64) -> u64 {
-        Self::now().saturating_sub(start)
-    }
-    fn add(&self, a: &u64, b: &u64) -> u64 {
-        a + b
-    }
-    fn zero(&self) -> u64 {
-        0
-    }
-    fn to_f64(&self, v: &u64) -> f64 {
-        *v as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        &CpuFormatter
-    }
-}
-
-/// Shows CPU nanoseconds in ns, µs or ms, and element throughput per CPU second.
-struct CpuFormatter;
-
-impl ValueFormatter for CpuFormatter {
-    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
-        let (factor, unit) = match typical {
-            t if t < 1e3 => (1.0, "ns (CPU)"),
-            t if t < 1e6 => (1e-3, "µs (CPU)"),
-            _ => (1e-6, "ms (CPU)"),
-        };
-        values.iter_mut().for_each(|v| *v *= factor);
-        unit
-    }
-    fn scale_throughputs(&self, _: f64, t: &Throughput, values: &mut [f64]) -> &'static str {
-        let n = match t {
-            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::BytesDecimal(n) => *n,
-            _ => 1,
-        } as f64;
-        values.iter_mut().for_each(|v| *v = n * 1e9 / *v);
-        "elem/s (CPU)"
-    }
-    fn scale_for_machines(&self, _: &mut [f64]) -> &'static str {
-        "ns"
-    }
 }
 
 /// The signing key and the metadata of the 10,000 entries.
@@ -212,7 +153,7 @@ fn bench(c: &mut Criterion, key: &AuditSigningKey, entries: &[SignedAuditEntry<'
 }
 
 /// The chain checks again, in process CPU time.
-fn cpu(c: &mut Criterion<ProcessCpuTime>, key: &AuditSigningKey, entries: &[SignedAuditEntry<'_>]) {
+fn cpu(c: &mut Criterion<CpuTime>, key: &AuditSigningKey, entries: &[SignedAuditEntry<'_>]) {
     let vk = key.verifying_key();
     let mut g = c.benchmark_group("chain10k_cpu");
     g.throughput(Throughput::Elements(CHAIN as u64));
@@ -262,7 +203,7 @@ fn main() {
     bench(&mut c, &f.key, &entries);
     c.final_summary();
     let mut c = Criterion::default()
-        .with_measurement(ProcessCpuTime)
+        .with_measurement(CpuTime::PROCESS)
         .warm_up_time(Duration::from_secs(1))
         .configure_from_args();
     cpu(&mut c, &f.key, &entries);

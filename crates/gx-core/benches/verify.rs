@@ -16,14 +16,18 @@ use core::time::Duration;
 
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64ct::{Base64UrlUnpadded, Encoding};
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
-use criterion::{Criterion, Throughput};
+use criterion::Criterion;
+use criterion::measurement::{Measurement, WallTime};
 use gx_core::provider::{AwsLcRs, CryptoProvider, RustCrypto};
 use gx_core::{
     DECODE_BUF_LEN, JwksSnapshot, MemoSlot, UnixTime, VerificationMemo, Verifier, VerifierOptions,
 };
 use rsa::{BoxedUint, Pkcs1v15Sign};
 use sha2::{Digest, Sha256};
+
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::CpuTime;
 
 const TOKEN: &str = include_str!("../../../fixtures/peer/token.jwt");
 const JWKS: &str = include_str!("../../../fixtures/peer/jwks_snapshot.json");
@@ -39,64 +43,6 @@ fn unb64(text: &str) -> Vec<u8> {
 fn b64(field: &str) -> Vec<u8> {
     let doc: serde_json::Value = serde_json::from_str(JWKS).unwrap();
     unb64(doc["keys"][0][field].as_str().unwrap())
-}
-
-/// CPU time consumed by the current thread (`CLOCK_THREAD_CPUTIME_ID`), in nanoseconds.
-struct ThreadCpuTime;
-
-impl ThreadCpuTime {
-    fn now() -> u64 {
-        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-        let secs = u64::try_from(t.tv_sec).unwrap_or(0);
-        let nanos = u64::try_from(t.tv_nsec).unwrap_or(0);
-        secs * 1_000_000_000 + nanos
-    }
-}
-
-impl Measurement for ThreadCpuTime {
-    type Intermediate = u64;
-    type Value = u64;
-
-    fn start(&self) -> u64 {
-        Self::now()
-    }
-    fn end(&self, start: u64) -> u64 {
-        Self::now().saturating_sub(start)
-    }
-    fn add(&self, a: &u64, b: &u64) -> u64 {
-        a + b
-    }
-    fn zero(&self) -> u64 {
-        0
-    }
-    fn to_f64(&self, v: &u64) -> f64 {
-        *v as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        &NanosFormatter
-    }
-}
-
-/// Shows nanosecond values in ns, µs or ms.
-struct NanosFormatter;
-
-impl ValueFormatter for NanosFormatter {
-    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
-        let (factor, unit) = match typical {
-            t if t < 1e3 => (1.0, "ns (CPU)"),
-            t if t < 1e6 => (1e-3, "µs (CPU)"),
-            _ => (1e-6, "ms (CPU)"),
-        };
-        values.iter_mut().for_each(|v| *v *= factor);
-        unit
-    }
-    fn scale_throughputs(&self, _: f64, _: &Throughput, values: &mut [f64]) -> &'static str {
-        values.iter_mut().for_each(|v| *v = 0.0);
-        "(no throughput)"
-    }
-    fn scale_for_machines(&self, _: &mut [f64]) -> &'static str {
-        "ns"
-    }
 }
 
 /// A named benchmark body: one verification per call.
@@ -249,11 +195,11 @@ fn interleaved_ratios() {
     let mut all = workloads();
     let mut cost = |name: &str, n: u32| {
         let (_, f) = all.iter_mut().find(|(w, _)| w == name).expect("workload");
-        let start = ThreadCpuTime::now();
+        let start = CpuTime::THREAD.now();
         for _ in 0..n {
             f();
         }
-        (ThreadCpuTime::now() - start) as f64 / f64::from(n)
+        (CpuTime::THREAD.now() - start) as f64 / f64::from(n)
     };
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
@@ -298,7 +244,7 @@ fn main() {
     parts(&mut c);
     c.final_summary();
     let mut c = Criterion::default()
-        .with_measurement(ThreadCpuTime)
+        .with_measurement(CpuTime::THREAD)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .configure_from_args();

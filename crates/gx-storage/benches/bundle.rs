@@ -12,9 +12,12 @@
 use core::hint::black_box;
 use core::time::Duration;
 
-use criterion::measurement::{Measurement, ValueFormatter};
-use criterion::{Criterion, Throughput};
+use criterion::Criterion;
 use gx_storage::{Argon2Params, BundleFile, BundleKey, ConsentBundle};
+
+#[path = "../../gx-core/benches/support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::CpuTime;
 
 const KEY_HEX: &str = "7d6e4c963c72f2c439906014f99e9829438d436e1db41214486a2eaee0491f38";
 
@@ -23,66 +26,8 @@ fn fixture() -> ConsentBundle {
     ConsentBundle::from_json(json).unwrap()
 }
 
-/// CPU time consumed by the current thread (`CLOCK_THREAD_CPUTIME_ID`), in nanoseconds.
-struct ThreadCpuTime;
-
-impl ThreadCpuTime {
-    fn now() -> u64 {
-        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-        let secs = u64::try_from(t.tv_sec).unwrap_or(0);
-        let nanos = u64::try_from(t.tv_nsec).unwrap_or(0);
-        secs * 1_000_000_000 + nanos
-    }
-}
-
-impl Measurement for ThreadCpuTime {
-    type Intermediate = u64;
-    type Value = u64;
-
-    fn start(&self) -> u64 {
-        Self::now()
-    }
-    fn end(&self, start: u64) -> u64 {
-        Self::now().saturating_sub(start)
-    }
-    fn add(&self, a: &u64, b: &u64) -> u64 {
-        a + b
-    }
-    fn zero(&self) -> u64 {
-        0
-    }
-    fn to_f64(&self, v: &u64) -> f64 {
-        *v as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        &NanosFormatter
-    }
-}
-
-/// Shows nanosecond values in ns, µs or ms.
-struct NanosFormatter;
-
-impl ValueFormatter for NanosFormatter {
-    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
-        let (factor, unit) = match typical {
-            t if t < 1e3 => (1.0, "ns (CPU)"),
-            t if t < 1e6 => (1e-3, "µs (CPU)"),
-            _ => (1e-6, "ms (CPU)"),
-        };
-        values.iter_mut().for_each(|v| *v *= factor);
-        unit
-    }
-    fn scale_throughputs(&self, _: f64, _: &Throughput, values: &mut [f64]) -> &'static str {
-        values.iter_mut().for_each(|v| *v = 0.0);
-        "(no throughput)"
-    }
-    fn scale_for_machines(&self, _: &mut [f64]) -> &'static str {
-        "ns"
-    }
-}
-
 /// `load` and `store` with a raw key, in CPU time of this thread (fsync waits excluded).
-fn cpu_time(c: &mut Criterion<ThreadCpuTime>) {
+fn cpu_time(c: &mut Criterion<CpuTime>) {
     let dir = tempfile::tempdir().unwrap();
     let key: BundleKey = KEY_HEX.parse().unwrap();
     let bundle = fixture();
@@ -156,7 +101,7 @@ fn main() {
     bundle_file(&mut c);
     c.final_summary();
     let mut c = Criterion::default()
-        .with_measurement(ThreadCpuTime)
+        .with_measurement(CpuTime::THREAD)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .configure_from_args();
