@@ -89,18 +89,8 @@ mod tests {
 
     use gx_core::audit::AuditSigningKey;
 
-    use crate::{AuditLog, AuditLogConfig, EntryFields, FsyncPolicy};
-
-    fn fields() -> EntryFields<'static> {
-        EntryFields {
-            action: "tool:x",
-            agent_did: "did:grantex:agent",
-            grant_id: "grnt_1",
-            scopes: &["a:b"],
-            result: "success",
-            metadata: None,
-        }
-    }
+    use super::super::tests::fields;
+    use crate::{AuditLog, AuditLogConfig, FsyncPolicy};
 
     #[test]
     fn appends_wait_for_the_hold_and_reads_do_not() {

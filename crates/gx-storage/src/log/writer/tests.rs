@@ -3,7 +3,8 @@
 use super::*;
 use crate::fault::{Fault, FaultPoint};
 
-fn fields() -> EntryFields<'static> {
+/// One entry's fields, for tests of the writer and its submodules.
+pub(super) fn fields() -> EntryFields<'static> {
     EntryFields {
         action: "tool:x",
         agent_did: "did:grantex:agent",
