@@ -32,7 +32,8 @@ pub struct RefreshOutcome {
 pub enum RefreshError {
     /// Syncing the entries signed with the current key failed; nothing was refreshed.
     Sync(SyncError),
-    /// New entries kept arriving faster than they could be synced; nothing was refreshed.
+    /// Entries were still unsynced after the last sync run, made with appends held;
+    /// nothing was refreshed.
     Backlog {
         /// Entries still unsynced.
         unsynced: u64,
@@ -68,7 +69,7 @@ impl fmt::Display for RefreshError {
             Self::Sync(e) => write!(f, "refresh not attempted: {e}"),
             Self::Backlog { unsynced } => write!(
                 f,
-                "refresh not attempted: {unsynced} entries still unsynced while new ones keep arriving"
+                "refresh not attempted: {unsynced} entries still unsynced after the final sync"
             ),
             Self::Revoked(_) => f.write_str("refresh not attempted: the bundle is revoked"),
             Self::Request(e) => write!(f, "refresh failed: {e}"),
@@ -107,45 +108,24 @@ impl GrantexClient {
         key: &BundleKey,
         options: &SyncOptions,
     ) -> Result<RefreshOutcome, RefreshError> {
-        let mut total: Option<SyncReport> = None;
+        // Catch up without blocking appenders, then hold them and sync what is left.
+        let mut total = None;
         for _ in 0..CATCH_UP_ROUNDS {
-            let report = self
-                .sync(log, bundle_id, options, |_| {})
-                .await
-                .map_err(RefreshError::Sync)?;
-            let report = match total.take() {
-                None => report,
-                Some(sum) => merge(sum, report),
-            };
-            if report.is_revoked() {
-                return Err(RefreshError::Revoked(Box::new(report)));
-            }
-            total = Some(report);
+            total = Some(self.catch_up(log, bundle_id, options, total).await?);
             if log.unsynced_entries() == 0 {
                 break;
             }
         }
-        let Some(mut sync) = total else {
+        // From here to the key switch no entry may be signed with the old key.
+        let hold = log.hold_appends();
+        let sync = match total {
+            Some(report) if log.unsynced_entries() == 0 => report,
+            total => self.catch_up(log, bundle_id, options, total).await?,
+        };
+        if log.unsynced_entries() > 0 {
             return Err(RefreshError::Backlog {
                 unsynced: log.unsynced_entries(),
             });
-        };
-        // From here to the key switch no entry may be signed with the old key.
-        let hold = log.hold_appends();
-        if log.unsynced_entries() > 0 {
-            let rest = self
-                .sync(log, bundle_id, options, |_| {})
-                .await
-                .map_err(RefreshError::Sync)?;
-            sync = merge(sync, rest);
-            if sync.is_revoked() {
-                return Err(RefreshError::Revoked(Box::new(sync)));
-            }
-            if log.unsynced_entries() > 0 {
-                return Err(RefreshError::Backlog {
-                    unsynced: log.unsynced_entries(),
-                });
-            }
         }
         let bundle = self
             .request_refresh(bundle_id)
@@ -158,6 +138,28 @@ impl GrantexClient {
         log.set_signing_key(new_key);
         drop(hold);
         Ok(RefreshOutcome { sync, bundle })
+    }
+
+    /// One sync run of `log`, added to `total`; a revoked bundle ends the refresh.
+    async fn catch_up(
+        &self,
+        log: &AuditLog,
+        bundle_id: &str,
+        options: &SyncOptions,
+        total: Option<SyncReport>,
+    ) -> Result<SyncReport, RefreshError> {
+        let report = self
+            .sync(log, bundle_id, options, |_| {})
+            .await
+            .map_err(RefreshError::Sync)?;
+        let report = match total {
+            None => report,
+            Some(sum) => merge(sum, report),
+        };
+        if report.is_revoked() {
+            return Err(RefreshError::Revoked(Box::new(report)));
+        }
+        Ok(report)
     }
 }
 
