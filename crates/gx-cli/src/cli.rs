@@ -316,9 +316,9 @@ pub(crate) enum ServerCmd {
 
 #[derive(Debug, Args)]
 pub(crate) struct ServerInitArgs {
-    /// The SQLite database file.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) db: PathBuf,
+    /// The database: an SQLite file, or a `postgres://` URL that replicas share.
+    #[arg(long, value_name = "FILE|URL")]
+    pub(crate) db: gx_server::Database,
     /// The agent's DID (default: derived from its id).
     #[arg(long, value_name = "DID")]
     pub(crate) agent_did: Option<String>,
@@ -335,9 +335,9 @@ pub(crate) struct ServerInitArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ServerRunArgs {
-    /// The SQLite database file.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) db: PathBuf,
+    /// The database: an SQLite file, or a `postgres://` URL that replicas share.
+    #[arg(long, value_name = "FILE|URL")]
+    pub(crate) db: gx_server::Database,
     /// Where to listen (`127.0.0.1:0` picks a free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
     pub(crate) listen: String,

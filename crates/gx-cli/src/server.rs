@@ -19,7 +19,7 @@ pub(crate) fn init(args: &ServerInitArgs) -> anyhow::Result<ExitCode> {
     let out = init_db(&args.db, options).map_err(|e| {
         fail(
             e.code(),
-            format!("cannot initialise {}: {e}", args.db.display()),
+            format!("cannot initialise {}: {e}", args.db.describe()),
             "pass --force to overwrite an initialised database",
         )
     })?;

@@ -6,11 +6,12 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::config::{Clock, SystemClock};
+use crate::database::Database;
 use crate::encoding::{b64url, sha256_hex};
 use crate::error::ServerError;
 use crate::ids::new_id;
 use crate::issuer::KeyRing;
-use crate::store::{AgentRecord, DeveloperRecord, SqliteStore, Store};
+use crate::store::{AgentRecord, DeveloperRecord, PgStore, SqliteStore, Store};
 
 /// Scopes registered for the agent when [`InitOptions::scopes`] is empty.
 pub const DEFAULT_SCOPES: &[&str] = &[
@@ -69,19 +70,20 @@ pub struct InitOutput {
     pub agent_did: String,
 }
 
-/// Initialises the database at `path`: schema, the first signing key, a developer with one
-/// API key, and one agent with the given scopes.
+/// Initialises the database `db` (an SQLite path, or a [`Database`]): schema (for
+/// PostgreSQL, every missing migration), the first signing key, a developer with one API
+/// key, and one agent with the given scopes.
 ///
 /// # Errors
 /// [`ServerError::AlreadyInitialised`] when the database already has a developer and
 /// `force` is not set; [`ServerError::Reset`] when a forced reset cannot remove the old
 /// files; [`ServerError::InvalidConfig`] for an empty scope or DID; store or RNG failures.
-pub fn init_db(path: &Path, options: InitOptions) -> Result<InitOutput, ServerError> {
-    init_db_at(path, options, &SystemClock)
+pub fn init_db(db: impl Into<Database>, options: InitOptions) -> Result<InitOutput, ServerError> {
+    init_db_at(&db.into(), options, &SystemClock)
 }
 
 pub(crate) fn init_db_at(
-    path: &Path,
+    db: &Database,
     options: InitOptions,
     clock: &dyn Clock,
 ) -> Result<InitOutput, ServerError> {
@@ -108,27 +110,24 @@ pub(crate) fn init_db_at(
             "agent DID must be 1..=512 characters",
         ));
     }
-    if path.exists() {
-        let initialised = SqliteStore::open(path)?.is_initialised()?;
-        if initialised && !options.force {
-            return Err(ServerError::AlreadyInitialised(path.to_owned()));
-        }
-        if initialised {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut p = path.as_os_str().to_owned();
-                p.push(suffix);
-                match std::fs::remove_file(&p) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(ServerError::Reset(e)),
+    let store: Box<dyn Store> = match db {
+        Database::Sqlite(path) => Box::new(open_sqlite(path, options.force)?),
+        Database::Postgres(url) => {
+            let store = PgStore::migrate(url, false)?;
+            if store.is_initialised()? {
+                if !options.force {
+                    return Err(ServerError::AlreadyInitialised(db.describe().into()));
                 }
+                drop(store);
+                Box::new(PgStore::migrate(url, true)?)
+            } else {
+                Box::new(store)
             }
         }
-    }
-    let store = SqliteStore::open(path)?;
-    restrict_permissions(path);
+    };
+    let store = &*store;
     let now = clock.now().as_millis();
-    KeyRing::load_or_rotate(&store, now)?;
+    KeyRing::load_or_rotate(store, now)?;
 
     let mut secret = [0u8; 32];
     aws_lc_rs::rand::fill(&mut secret).map_err(|_| ServerError::KeyGeneration)?;
@@ -157,6 +156,30 @@ pub(crate) fn init_db_at(
         agent_id,
         agent_did,
     })
+}
+
+/// Opens the SQLite file for `init`, replacing an initialised one when `force`.
+fn open_sqlite(path: &Path, force: bool) -> Result<SqliteStore, ServerError> {
+    if path.exists() {
+        let initialised = SqliteStore::open(path)?.is_initialised()?;
+        if initialised && !force {
+            return Err(ServerError::AlreadyInitialised(path.to_owned()));
+        }
+        if initialised {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = path.as_os_str().to_owned();
+                p.push(suffix);
+                match std::fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(ServerError::Reset(e)),
+                }
+            }
+        }
+    }
+    let store = SqliteStore::open(path)?;
+    restrict_permissions(path);
+    Ok(store)
 }
 
 /// The database holds private keys: make it readable by its owner only (best effort).

@@ -87,12 +87,23 @@ impl KeyRing {
     }
 
     fn load(store: &dyn Store) -> Result<Self, ServerError> {
-        let keys = store
-            .signing_keys()?
-            .into_iter()
-            .map(load)
-            .collect::<Result<_, _>>()?;
+        Self::from_records(store.signing_keys()?)
+    }
+
+    /// A ring of the given stored keys (oldest first).
+    pub(crate) fn from_records(records: Vec<SigningKeyRecord>) -> Result<Self, ServerError> {
+        let keys = records.into_iter().map(load).collect::<Result<_, _>>()?;
         Ok(Self { keys })
+    }
+
+    /// Whether the ring holds exactly these keys, in this state.
+    pub(crate) fn holds(&self, records: &[SigningKeyRecord]) -> bool {
+        self.keys.len() == records.len()
+            && self
+                .keys
+                .iter()
+                .zip(records)
+                .all(|(k, r)| k.record.kid == r.kid && k.record.retired_at == r.retired_at)
     }
 
     fn current_record(&self) -> Option<&SigningKeyRecord> {

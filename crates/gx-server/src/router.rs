@@ -193,9 +193,10 @@ async fn dispatch(
         _ => None,
     };
     if let Some(limit) = limit {
+        let (template, now) = (route.template(), state.now_ms());
         state
-            .limiter
-            .check(&key_hash, route.template(), limit, state.now_ms())
+            .db(move |s| s.count_request(&key_hash, template, limit, now))
+            .await?
             .map_err(ApiError::rate_limited)?;
     }
     let query = Query::parse(req.uri().query());

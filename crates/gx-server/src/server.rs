@@ -17,9 +17,8 @@ use crate::body::BodyBudget;
 use crate::config::ServerConfig;
 use crate::error::ServerError;
 use crate::issuer::KeyRing;
-use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
-use crate::store::{SqliteStore, Store};
+use crate::store::Store;
 use crate::{conn, tls};
 
 /// The entry point: `Server::start(config).await`.
@@ -55,8 +54,8 @@ impl Server {
         let db = config.db.clone();
         let now = config.clock.now().as_millis();
         let (store, ring) = tokio::task::spawn_blocking(move || {
-            let store = SqliteStore::open(&db)?;
-            let ring = KeyRing::load_or_rotate(&store, now)?;
+            let store = db.open()?;
+            let ring = KeyRing::load_or_rotate(&*store, now)?;
             Ok::<_, ServerError>((store, ring))
         })
         .await
@@ -84,16 +83,16 @@ impl Server {
             .trim_end_matches('/')
             .to_owned();
 
-        let store: Arc<dyn Store> = Arc::new(store);
+        let store: Arc<dyn Store> = store;
         let state = Arc::new(AppState {
             store,
             keys: RwLock::new(Arc::new(ring)),
             clock: Arc::clone(&config.clock),
-            limiter: RateLimiter::default(),
             limits: config.rate_limits,
             public_url,
         });
         let (stop, stopped) = watch::channel(false);
+        tokio::spawn(follow_signing_keys(Arc::clone(&state), stopped.clone()));
         let task = tokio::spawn(accept_loop(
             listener,
             tls.acceptor,
@@ -110,6 +109,28 @@ impl Server {
             stop,
             task: Some(task),
         })
+    }
+}
+
+/// How often a server looks for signing keys that another replica (or an operator's
+/// rotation) added to the shared database.
+const KEY_FOLLOW_INTERVAL: core::time::Duration = core::time::Duration::from_secs(10);
+
+/// Reloads the key ring whenever the database's signing keys change, so every replica
+/// publishes the same JWKS and signs with the same current key within
+/// [`KEY_FOLLOW_INTERVAL`] of a rotation anywhere.
+async fn follow_signing_keys(state: Arc<AppState>, mut stopped: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(KEY_FOLLOW_INTERVAL);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => break,
+            _ = tick.tick() => {
+                if let Err(e) = state.follow_keys().await {
+                    tracing::warn!(code = e.code(), error = %e, "could not reload the signing keys");
+                }
+            }
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! The state every request handler shares: store, signing keys, clock, rate limiter.
+//! The state every request handler shares: store, signing keys, clock, rate limits.
 
 use std::sync::{Arc, RwLock};
 
@@ -6,7 +6,6 @@ use crate::api::ApiError;
 use crate::config::{Clock, RateLimits};
 use crate::error::ServerError;
 use crate::issuer::KeyRing;
-use crate::rate_limit::RateLimiter;
 use crate::store::{Store, StoreError};
 
 /// Shared by all connections of one running server.
@@ -15,7 +14,6 @@ pub(crate) struct AppState {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) keys: RwLock<Arc<KeyRing>>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) limiter: RateLimiter,
     pub(crate) limits: RateLimits,
     /// Issuer (`iss`) and base of `syncEndpoint`, without a trailing slash.
     pub(crate) public_url: String,
@@ -53,6 +51,26 @@ impl AppState {
             .read()
             .map(|k| Arc::clone(&k))
             .map_err(|_| ApiError::internal())
+    }
+
+    /// Reloads the key ring when the stored signing keys differ from the ones in use.
+    pub(crate) async fn follow_keys(&self) -> Result<(), ServerError> {
+        let store = Arc::clone(&self.store);
+        let ring = self.keys().map_err(|_| ServerError::Task)?;
+        let fresh = tokio::task::spawn_blocking(move || {
+            let records = store.signing_keys()?;
+            if ring.holds(&records) {
+                Ok::<_, ServerError>(None)
+            } else {
+                KeyRing::from_records(records).map(Some)
+            }
+        })
+        .await
+        .map_err(|_| ServerError::Task)??;
+        if let Some(fresh) = fresh {
+            *self.keys.write().map_err(|_| ServerError::Task)? = Arc::new(fresh);
+        }
+        Ok(())
     }
 
     /// Generates a new signing key, retires the current one, and starts using the new one.

@@ -1,22 +1,22 @@
 //! The `gx-server` binary: `init` a database, `run` the server (SIGTERM/Ctrl-C stop it gracefully).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use gx_server::{InitOptions, RateLimits, Server, ServerConfig, TlsMode, init_db};
+use gx_server::{Database, InitOptions, RateLimits, Server, ServerConfig, TlsMode, init_db};
 
 const HELP: &str = "\
 gx-server: a Grantex-compatible reference server
 
 usage:
-  gx-server init --db FILE [--agent-did DID] [--scope S]... [--force] [--json]
-  gx-server run  --db FILE [--listen ADDR] [--public-url URL]
+  gx-server init --db FILE|URL [--agent-did DID] [--scope S]... [--force] [--json]
+  gx-server run  --db FILE|URL [--listen ADDR] [--public-url URL]
                  [--tls-cert F --tls-key F | --self-signed CA_OUT | --plain-http]
                  [--no-rate-limits] [--max-connections N] [--max-connections-per-ip N]
                  [--handshake-timeout S] [--header-timeout S] [--body-timeout S]
                  [--idle-timeout S] [--max-body-memory-mib N]
 
+--db takes an SQLite file or a postgres://user@host:port/db URL (replicas share one).
 run prints the base URL as the first line of stdout, then logs to stderr
 (RUST_LOG=gx_server=debug for more). Default listen address: 127.0.0.1:8443.
 Exit codes: 0 ok, 2 usage or I/O error.
@@ -77,7 +77,7 @@ fn run() -> Result<()> {
     }
     let command = raw.remove(0);
     let mut args = Args(raw);
-    let db = PathBuf::from(args.value("--db")?.context("--db FILE is required")?);
+    let db = Database::parse(&args.value("--db")?.context("--db FILE|URL is required")?)?;
     match command.as_str() {
         "init" => {
             let options = InitOptions {
@@ -88,7 +88,7 @@ fn run() -> Result<()> {
             let json = args.flag("--json");
             args.finish()?;
             let out =
-                init_db(&db, options).with_context(|| format!("initialising {}", db.display()))?;
+                init_db(&db, options).with_context(|| format!("initialising {}", db.describe()))?;
             if json {
                 println!("{}", serde_json::to_string(&out)?);
             } else {

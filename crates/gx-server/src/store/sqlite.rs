@@ -12,8 +12,11 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{
     AgentRecord, AppendOutcome, BundleQuery, BundleRecord, BundleRefresh, BundleStatus,
-    DeveloperRecord, NewEntry, SigningKeyRecord, Store, StoreError, StoredEntry, reconcile,
+    DeveloperRecord, NewEntry, RefreshOutcome, SigningKeyRecord, Store, StoreError, StoredEntry,
+    reconcile,
 };
+use crate::config::RateLimit;
+use crate::rate_limit::RateLimiter;
 
 /// Schema migrations: entry `i` takes the database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -78,6 +81,8 @@ const MIGRATIONS: &[&str] = &[
 /// A [`Store`] in one SQLite database file (WAL mode, `synchronous=FULL`).
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Rate-limit windows: in memory, since one process serves an SQLite file.
+    limiter: RateLimiter,
 }
 
 impl core::fmt::Debug for SqliteStore {
@@ -102,6 +107,7 @@ impl SqliteStore {
         migrate(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            limiter: RateLimiter::default(),
         })
     }
 
@@ -173,6 +179,21 @@ fn bundle_from_row(r: &Row<'_>) -> rusqlite::Result<BundleRecord> {
         audit_entry_count: r.get(20)?,
         last_sync_at: r.get(21)?,
     })
+}
+
+/// Why a refresh of `b` is refused at `now_ms` (the caller found the refresh did not apply).
+pub(super) fn refusal(b: &BundleRecord, now_ms: u64) -> RefreshOutcome {
+    if b.revoked_at.is_some() {
+        RefreshOutcome::Revoked
+    } else if !b.grant_active {
+        RefreshOutcome::GrantInactive
+    } else if b.status(now_ms) == BundleStatus::Expired {
+        RefreshOutcome::Expired
+    } else {
+        // The row changed between the UPDATE and this read cannot happen under the lock;
+        // report the nearest truth rather than claim success.
+        RefreshOutcome::UnknownBundle
+    }
 }
 
 fn select_bundle(
@@ -354,14 +375,28 @@ impl Store for SqliteStore {
         developer_id: &str,
         bundle_id: &str,
         r: &BundleRefresh,
-    ) -> Result<bool, StoreError> {
-        let conn = self.conn()?;
-        let n = conn.execute(
+        now_ms: u64,
+    ) -> Result<RefreshOutcome, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The state is checked in the UPDATE itself, inside the write lock: a revoke that
+        // committed first makes this refresh change nothing.
+        let n = tx.execute(
             "UPDATE bundles SET token_id = ?1, audit_public_key = ?2, offline_expires_at = ?3, checkpoint_at = ?4
-             WHERE id = ?5 AND developer_id = ?6",
-            params![r.token_id, r.audit_public_key.as_slice(), r.offline_expires_at, r.checkpoint_at, bundle_id, developer_id],
+             WHERE id = ?5 AND developer_id = ?6
+               AND revoked_at IS NULL AND grant_active AND offline_expires_at > ?7",
+            params![r.token_id, r.audit_public_key.as_slice(), r.offline_expires_at, r.checkpoint_at, bundle_id, developer_id, now_ms],
         )?;
-        Ok(n == 1)
+        let outcome = if n == 1 {
+            RefreshOutcome::Refreshed
+        } else {
+            match select_bundle(&tx, developer_id, bundle_id)? {
+                None => RefreshOutcome::UnknownBundle,
+                Some(b) => refusal(&b, now_ms),
+            }
+        };
+        tx.commit()?;
+        Ok(outcome)
     }
 
     fn revoke_bundle(
@@ -399,20 +434,26 @@ impl Store for SqliteStore {
     fn append_entries(
         &self,
         bundle_id: &str,
+        audit_key: &[u8; 32],
         batch: &[NewEntry],
         now_ms: u64,
     ) -> Result<AppendOutcome, StoreError> {
         let mut conn = self.conn()?;
-        // IMMEDIATE takes SQLite's write lock up front: the read of the tail and the
-        // inserts below see no other writer in between (the protocol's row lock).
+        // IMMEDIATE takes SQLite's write lock up front: the read of the key and the tail
+        // and the inserts below see no other writer in between (the protocol's row lock).
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let exists: Option<i64> = tx
-            .query_row("SELECT 1 FROM bundles WHERE id = ?1", [bundle_id], |r| {
-                r.get(0)
-            })
+        let state: Option<(Vec<u8>, Option<u64>)> = tx
+            .query_row(
+                "SELECT audit_public_key, revoked_at FROM bundles WHERE id = ?1",
+                [bundle_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?;
-        if exists.is_none() {
+        let Some((key, revoked_at)) = state else {
             return Ok(AppendOutcome::UnknownBundle);
+        };
+        if key.as_slice() != audit_key.as_slice() {
+            return Ok(AppendOutcome::KeyChanged);
         }
         let tail: Option<(u64, String)> = tx
             .query_row(
@@ -439,7 +480,7 @@ impl Store for SqliteStore {
         };
         let new = batch.get(first_new..).unwrap_or_default();
         {
-            let mut insert = tx.prepare(
+            let mut insert = tx.prepare_cached(
                 "INSERT INTO audit_entries (bundle_id, seq, hash, json, synced_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for e in new {
@@ -451,7 +492,20 @@ impl Store for SqliteStore {
             params![new.len() as u64, now_ms, bundle_id],
         )?;
         tx.commit()?;
-        Ok(AppendOutcome::Accepted { stored: new.len() })
+        Ok(AppendOutcome::Accepted {
+            stored: new.len(),
+            revoked_at,
+        })
+    }
+
+    fn count_request(
+        &self,
+        key_sha256: &str,
+        route: &'static str,
+        limit: RateLimit,
+        now_ms: u64,
+    ) -> Result<Result<(), u64>, StoreError> {
+        Ok(self.limiter.check(key_sha256, route, limit, now_ms))
     }
 
     fn entries(
