@@ -25,6 +25,10 @@ use crate::store::{AppendOutcome, BundleRecord, BundleStatus, NewEntry};
 /// Largest batch the protocol allows.
 pub(crate) const MAX_BATCH: usize = 1000;
 
+/// Largest `metadata` of one entry, in bytes of its JSON text as sent (64 KiB): bounds
+/// what one stored entry costs every later read of the chain.
+pub(crate) const MAX_METADATA_BYTES: usize = 64 * 1024;
+
 #[derive(Deserialize)]
 struct SyncRequest<'a> {
     #[serde(rename = "bundleId")]
@@ -127,7 +131,16 @@ fn check_batch(
         };
         let e = &signed.entry;
         let seq = Some(e.seq);
-        let error = if !e.grant_id.eq_str(&bundle.grant_id) {
+        let metadata_len = e.metadata.as_ref().map_or(0, |m| m.as_json().len());
+        let error = if metadata_len > MAX_METADATA_BYTES {
+            Some(entry_error(
+                seq,
+                "INVALID_ENTRY",
+                format!(
+                    "metadata is {metadata_len} bytes; at most {MAX_METADATA_BYTES} are stored"
+                ),
+            ))
+        } else if !e.grant_id.eq_str(&bundle.grant_id) {
             Some(entry_error(
                 seq,
                 "BUNDLE_MISMATCH",
@@ -391,8 +404,9 @@ pub(crate) async fn sync(
 
     let now = state.now_ms();
     let id = bundle_id.clone();
+    let quota = state.storage_quota;
     match state
-        .db(move |s| s.append_entries(&id, &ready, now))
+        .db(move |s| s.append_entries(&id, &ready, now, quota))
         .await?
     {
         AppendOutcome::Accepted { stored } => {
@@ -411,6 +425,15 @@ pub(crate) async fn sync(
             .with_errors(errors));
         }
         AppendOutcome::UnknownBundle => return Err(ApiError::not_found("bundle")),
+        AppendOutcome::QuotaExceeded { used, quota } => {
+            return Err(ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "STORAGE_QUOTA_EXCEEDED",
+                format!(
+                    "the developer's audit storage is full ({used} of {quota} bytes); nothing was stored"
+                ),
+            ));
+        }
     }
     let revoked = bundle.status(now) == BundleStatus::Revoked;
     enveloped(
