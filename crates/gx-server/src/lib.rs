@@ -26,7 +26,11 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Operating it (flags, TLS, rotation, backups, logs) is described in `docs/server.md`.
+//! Operating it (flags, TLS, API keys and their roles, rotation, limits, backups, logs) is
+//! described in `docs/server.md`.
+//!
+//! # Crate features
+//! - `cli` (default): [`cli`], the command line `gx-server` and `gx server` share.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(
@@ -40,6 +44,8 @@ mod api;
 mod audit_key;
 mod body;
 mod bundles;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod config;
 mod conn;
 mod encoding;
