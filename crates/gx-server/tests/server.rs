@@ -9,6 +9,8 @@ mod harness;
 mod bin;
 #[path = "server/endpoints.rs"]
 mod endpoints;
+#[path = "server/hardening.rs"]
+mod hardening;
 #[path = "server/interop.rs"]
 mod interop;
 #[path = "server/isolation.rs"]
