@@ -6,6 +6,7 @@ mod cli {
     mod bundle;
     mod demo;
     mod server;
+    mod server_keys;
     mod token;
     mod util;
 }

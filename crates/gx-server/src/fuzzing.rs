@@ -142,9 +142,10 @@ impl Harness {
             &crate::Database::Sqlite(db.clone()),
             InitOptions::default(),
             &clock,
+            None,
         )?;
         let store = SqliteStore::open(&db)?;
-        let ring = KeyRing::load_or_rotate(&store, START_MS)?;
+        let ring = KeyRing::load_or_rotate(&store, START_MS, None)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -153,8 +154,10 @@ impl Harness {
         let state = Arc::new(AppState {
             store,
             keys: RwLock::new(Arc::new(ring)),
+            kek: None,
             clock: Arc::new(clock.clone()),
             limits: RateLimits::DISABLED,
+            storage_quota: None,
             public_url: String::from("http://127.0.0.1:9"),
         });
         Ok(Self {

@@ -31,6 +31,10 @@ use crate::store::{AppendOutcome, BundleRecord, NewEntry, Store, StoreError};
 /// Largest batch the protocol allows.
 pub(crate) const MAX_BATCH: usize = 1000;
 
+/// Largest `metadata` of one entry, in bytes of its JSON text as sent (64 KiB): bounds
+/// what one stored entry costs every later read of the chain.
+pub(crate) const MAX_METADATA_BYTES: usize = 64 * 1024;
+
 #[derive(Deserialize)]
 struct SyncRequest<'a> {
     #[serde(rename = "bundleId")]
@@ -133,7 +137,16 @@ fn check_batch(
         };
         let e = &signed.entry;
         let seq = Some(e.seq);
-        let error = if !e.grant_id.eq_str(&bundle.grant_id) {
+        let metadata_len = e.metadata.as_ref().map_or(0, |m| m.as_json().len());
+        let error = if metadata_len > MAX_METADATA_BYTES {
+            Some(entry_error(
+                seq,
+                "INVALID_ENTRY",
+                format!(
+                    "metadata is {metadata_len} bytes; at most {MAX_METADATA_BYTES} are stored"
+                ),
+            ))
+        } else if !e.grant_id.eq_str(&bundle.grant_id) {
             Some(entry_error(
                 seq,
                 "BUNDLE_MISMATCH",
@@ -372,10 +385,11 @@ pub(crate) async fn sync(
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let store = std::sync::Arc::clone(&state.store);
-    let (dev, now) = (dev.to_owned(), state.now_ms());
-    let reply = tokio::task::spawn_blocking(move || sync_blocking(&*store, &dev, &body, now))
-        .await
-        .map_err(|_| ApiError::internal())??;
+    let (dev, now, quota) = (dev.to_owned(), state.now_ms(), state.storage_quota);
+    let reply =
+        tokio::task::spawn_blocking(move || sync_blocking(&*store, &dev, &body, now, quota))
+            .await
+            .map_err(|_| ApiError::internal())??;
     enveloped(StatusCode::OK, &reply)
 }
 
@@ -395,6 +409,7 @@ fn sync_blocking(
     dev: &str,
     body: &[u8],
     now: u64,
+    quota: Option<u64>,
 ) -> Result<SyncReply, ApiError> {
     let req: SyncRequest<'_> = serde_json::from_slice(body).map_err(|e| {
         if e.is_data() && e.to_string().starts_with(TOO_MANY) {
@@ -434,7 +449,7 @@ fn sync_blocking(
             .with_errors(errors)
         })?;
         match store
-            .append_entries(&bundle_id, &bundle.audit_public_key, &ready, now)
+            .append_entries(&bundle_id, &bundle.audit_public_key, &ready, now, quota)
             .map_err(store_failed)?
         {
             AppendOutcome::Accepted { stored, revoked_at } => {
@@ -466,6 +481,15 @@ fn sync_blocking(
                 .with_errors(errors));
             }
             AppendOutcome::UnknownBundle => return Err(ApiError::not_found("bundle")),
+            AppendOutcome::QuotaExceeded { used, quota } => {
+                return Err(ApiError::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "STORAGE_QUOTA_EXCEEDED",
+                    format!(
+                        "the developer's audit storage is full ({used} of {quota} bytes); nothing was stored"
+                    ),
+                ));
+            }
         }
     }
     let mut busy = ApiError::new(

@@ -15,6 +15,8 @@ const BACKEND: harness::Backend = harness::Backend::Sqlite;
 mod bin;
 #[path = "server/endpoints.rs"]
 mod endpoints;
+#[path = "server/hardening.rs"]
+mod hardening;
 #[path = "server/interop.rs"]
 mod interop;
 #[path = "server/isolation.rs"]

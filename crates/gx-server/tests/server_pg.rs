@@ -14,6 +14,8 @@ const BACKEND: harness::Backend = harness::Backend::Postgres;
 
 #[path = "server/endpoints.rs"]
 mod endpoints;
+#[path = "server/hardening.rs"]
+mod hardening;
 #[path = "server/interop.rs"]
 mod interop;
 #[path = "server/isolation.rs"]

@@ -48,13 +48,16 @@ pub struct AgentRecord {
 
 /// One RS256 signing key of the issuer, current or retired.
 ///
-/// The PKCS#8 document is the private key: it never appears in `Debug` output.
+/// The private key never appears in `Debug` output. A retired key's row is deleted (see
+/// [`Store::delete_retired_signing_keys`]) once no token it signed can still be valid.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SigningKeyRecord {
     /// The JWS `kid`, `grantex-YYYY-MM` (with a `-N` suffix when a month has several keys).
     pub kid: String,
-    /// PKCS#8 v1 DER of the RSA private key.
-    pub pkcs8: zeroize::Zeroizing<Vec<u8>>,
+    /// The RSA private key: PKCS#8 v1 DER, or that DER sealed with AES-256-GCM under the
+    /// operator's key-encryption key (a `GXKEK1` header, see `docs/server.md`). The store
+    /// keeps the bytes as given and never looks inside.
+    pub private_key: zeroize::Zeroizing<Vec<u8>>,
     /// Creation time, Unix milliseconds.
     pub created_at: u64,
     /// When the key stopped signing, Unix milliseconds; `None` for the current key.
@@ -65,7 +68,7 @@ impl fmt::Debug for SigningKeyRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SigningKeyRecord")
             .field("kid", &self.kid)
-            .field("pkcs8", &"<redacted>")
+            .field("private_key", &"<redacted>")
             .field("created_at", &self.created_at)
             .field("retired_at", &self.retired_at)
             .finish()
@@ -242,6 +245,14 @@ pub enum AppendOutcome {
     Conflict(Vec<ChainConflict>),
     /// No such bundle.
     UnknownBundle,
+    /// Storing the batch's new entries would take the developer past its storage quota;
+    /// nothing was written.
+    QuotaExceeded {
+        /// Bytes of entry JSON the developer has stored.
+        used: u64,
+        /// The quota, in the same bytes.
+        quota: u64,
+    },
 }
 
 /// Why the store failed. The server answers 500 for all of these.
@@ -264,6 +275,8 @@ pub enum StoreError {
     Task,
     /// A lock was poisoned by a panic in another thread.
     Poisoned,
+    /// The database files could not be created with, or narrowed to, mode 0600.
+    Permissions(std::io::Error),
 }
 
 impl StoreError {
@@ -278,6 +291,7 @@ impl StoreError {
             Self::NotInitialised => "NOT_INITIALISED",
             Self::Task => "DATABASE_TASK",
             Self::Poisoned => "POISONED_LOCK",
+            Self::Permissions(_) => "DATABASE_PERMISSIONS",
         }
     }
 }
@@ -298,6 +312,9 @@ impl fmt::Display for StoreError {
                 "the database is not initialised at this version: run `gx server init` first",
             ),
             Self::Task => f.write_str("the database task ended unexpectedly"),
+            Self::Permissions(e) => {
+                write!(f, "cannot create the database files with mode 0600: {e}")
+            }
         }
     }
 }
@@ -307,6 +324,7 @@ impl core::error::Error for StoreError {
         match self {
             Self::Database(e) => Some(e),
             Self::Postgres(e) => Some(e),
+            Self::Permissions(e) => Some(e),
             _ => None,
         }
     }
@@ -329,22 +347,16 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError`] on database failure.
     fn is_initialised(&self) -> Result<bool, StoreError>;
 
-    /// Creates a developer with one API key (given as its SHA-256 hex) and one agent.
+    /// Creates a developer with one API key and one agent, in one transaction.
     ///
     /// # Errors
     /// [`StoreError`] on database failure.
     fn create_tenant(
         &self,
         developer: &DeveloperRecord,
-        api_key_sha256: &str,
+        key: &ApiKeyRecord,
         agent: &AgentRecord,
     ) -> Result<(), StoreError>;
-
-    /// The developer an API key (SHA-256 hex) belongs to.
-    ///
-    /// # Errors
-    /// [`StoreError`] on database failure.
-    fn developer_for_key(&self, api_key_sha256: &str) -> Result<Option<String>, StoreError>;
 
     /// One of the developer's agents.
     ///
@@ -358,11 +370,18 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError`] on database failure.
     fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
 
-    /// Adds a new current signing key and retires every other current key at `key.created_at`.
+    /// Adds `key` as the new current signing key and retires the current one at
+    /// `key.created_at`, but only when the current key's `kid` is still `expected_current`
+    /// (`None`: there is no current key). Returns `false`, changing nothing, when another
+    /// process rotated first: replicas that rotate at the same moment add one key, not two.
     ///
     /// # Errors
     /// [`StoreError`] on database failure.
-    fn add_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;
+    fn add_signing_key(
+        &self,
+        key: &SigningKeyRecord,
+        expected_current: Option<&str>,
+    ) -> Result<bool, StoreError>;
 
     /// Stores a new bundle.
     ///
@@ -429,6 +448,10 @@ pub trait Store: Send + Sync + 'static {
     /// the key the batch's signatures were checked under: when the bundle's key is another
     /// one by the time the lock is held, nothing is stored ([`AppendOutcome::KeyChanged`]).
     ///
+    /// With `quota_bytes`, the new entries' JSON bytes plus what the bundle's developer
+    /// already stores must stay within it, else [`AppendOutcome::QuotaExceeded`] (checked
+    /// inside the same transaction, so concurrent batches cannot overshoot it together).
+    ///
     /// # Errors
     /// [`StoreError`] on database failure.
     fn append_entries(
@@ -437,6 +460,7 @@ pub trait Store: Send + Sync + 'static {
         audit_key: &[u8; 32],
         batch: &[NewEntry],
         now_ms: u64,
+        quota_bytes: Option<u64>,
     ) -> Result<AppendOutcome, StoreError>;
 
     /// Counts one request of `key_sha256` on `route` against `limit` (a fixed window);
@@ -454,7 +478,9 @@ pub trait Store: Send + Sync + 'static {
         now_ms: u64,
     ) -> Result<Result<(), u64>, StoreError>;
 
-    /// Stored entries with `seq > after_seq`, ascending, at most `limit`.
+    /// Stored entries with `seq > after_seq`, ascending: at most `limit` of them and at most
+    /// `max_bytes` of entry JSON in total, but always the first one when there is one (an
+    /// entry is far smaller than any page budget; see [`EntryPage`]).
     ///
     /// # Errors
     /// [`StoreError`] on database failure.
@@ -463,7 +489,146 @@ pub trait Store: Send + Sync + 'static {
         bundle_id: &str,
         after_seq: u64,
         limit: u32,
-    ) -> Result<Vec<StoredEntry>, StoreError>;
+        max_bytes: usize,
+    ) -> Result<EntryPage, StoreError>;
+
+    // API keys and the signing-key lifecycle (schema v2).
+
+    /// The API key with this SHA-256 (hex), whatever its state: the caller checks
+    /// [`ApiKeyRecord::usable_at`]. Called on every request, so a revocation takes effect on
+    /// the next request in every process that shares the database.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn api_key(&self, key_sha256: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+
+    /// Adds an API key to an existing developer.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure (also when the developer does not exist).
+    fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+
+    /// Every API key of every developer, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
+
+    /// Revokes an API key at `now_ms` (a second revocation keeps the first time). Returns
+    /// the key afterwards, `None` when there is no key with that id.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn revoke_api_key(&self, key_id: &str, now_ms: u64)
+    -> Result<Option<ApiKeyRecord>, StoreError>;
+
+    /// Every developer, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn developers(&self) -> Result<Vec<DeveloperRecord>, StoreError>;
+
+    /// Replaces the stored private key bytes of signing key `kid` (sealing a plain key
+    /// under a newly configured key-encryption key). Returns whether the key exists.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn reseal_signing_key(&self, kid: &str, private_key: &[u8]) -> Result<bool, StoreError>;
+
+    /// Deletes every signing key retired before `retired_before_ms` (private and public
+    /// half): the caller passes `now - longest token lifetime`, so no token a deleted key
+    /// signed can still be valid. Returns how many were deleted.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn delete_retired_signing_keys(&self, retired_before_ms: u64) -> Result<usize, StoreError>;
+}
+
+// API keys, storage quota and bounded pages (schema v2).
+
+/// What an API key may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ApiKeyRole {
+    /// Everything: issue, refresh, revoke, list and read bundles, and sync.
+    Admin,
+    /// What a device needs: `POST /v1/audit/offline-sync` and
+    /// `GET /v1/consent-bundles/{id}/revocation-status`. Every other route answers 403.
+    Sync,
+}
+
+impl ApiKeyRole {
+    /// The role's name, as stored and as the CLI takes it (`admin`, `sync`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Sync => "sync",
+        }
+    }
+
+    /// Reads a role's name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "admin" => Some(Self::Admin),
+            "sync" => Some(Self::Sync),
+            _ => None,
+        }
+    }
+}
+
+/// One API key of a developer. The store keeps the SHA-256 of the key, never the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    /// `key_<ULID>`: names the key in `gx server key list` and `revoke`; not a secret.
+    pub id: String,
+    /// The developer the key acts for.
+    pub developer_id: String,
+    /// SHA-256 of the key, lowercase hex (redacted in `Debug`: it identifies the secret).
+    pub key_sha256: String,
+    /// A free-text label (`fleet-2026-12`).
+    pub label: Option<String>,
+    /// What the key may do.
+    pub role: ApiKeyRole,
+    /// Creation time, Unix milliseconds.
+    pub created_at: u64,
+    /// After this instant (Unix milliseconds) the key answers 401.
+    pub expires_at: Option<u64>,
+    /// When the key was revoked, Unix milliseconds; a revoked key answers 401.
+    pub revoked_at: Option<u64>,
+}
+
+impl ApiKeyRecord {
+    /// Whether the key authenticates a request at `now_ms`: not revoked, not expired.
+    pub fn usable_at(&self, now_ms: u64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| now_ms < e)
+    }
+}
+
+impl fmt::Debug for ApiKeyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKeyRecord")
+            .field("id", &self.id)
+            .field("developer_id", &self.developer_id)
+            .field("key_sha256", &"<redacted>")
+            .field("label", &self.label)
+            .field("role", &self.role)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("revoked_at", &self.revoked_at)
+            .finish()
+    }
+}
+
+/// One page of [`Store::entries`].
+///
+/// Memory: the page holds at most the `limit` and `max_bytes` the caller asked for (plus
+/// one entry when the first alone is larger), never the whole chain.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EntryPage {
+    /// The entries, ascending `seq`.
+    pub entries: Vec<StoredEntry>,
+    /// Whether entries with a higher `seq` are stored.
+    pub more: bool,
 }
 
 impl fmt::Debug for dyn Store {

@@ -48,8 +48,17 @@ async fn an_append_verified_under_a_replaced_key_stores_nothing() {
     let ready: Vec<NewEntry> = batch.iter().map(new_entry).collect();
     let now = t.clock.now().as_millis();
     let out = tokio::task::spawn_blocking(move || {
-        let out = store.append_entries(&id, &old_key, &ready, now).unwrap();
-        (out, store.entries(&id, 0, 100).unwrap().len())
+        let out = store
+            .append_entries(&id, &old_key, &ready, now, None)
+            .unwrap();
+        (
+            out,
+            store
+                .entries(&id, 0, 100, usize::MAX)
+                .unwrap()
+                .entries
+                .len(),
+        )
     })
     .await
     .unwrap();

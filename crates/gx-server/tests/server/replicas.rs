@@ -163,6 +163,7 @@ async fn rate_limits_hold_across_replicas() {
     let limits = RateLimits {
         create: Some(RateLimit::per_minute(3)),
         sync: None,
+        read: None,
     };
     let t = start_with(limits).await;
     let (b, client_b) = second_replica(&t).await;

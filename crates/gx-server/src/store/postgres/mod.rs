@@ -24,9 +24,9 @@ use tokio_postgres::Row;
 
 use super::sqlite::refusal;
 use super::{
-    AgentRecord, AppendOutcome, BundleQuery, BundleRecord, BundleRefresh, BundleStatus,
-    DeveloperRecord, NewEntry, RefreshOutcome, SigningKeyRecord, Store, StoreError, StoredEntry,
-    reconcile,
+    AgentRecord, ApiKeyRecord, ApiKeyRole, AppendOutcome, BundleQuery, BundleRecord, BundleRefresh,
+    BundleStatus, DeveloperRecord, EntryPage, NewEntry, RefreshOutcome, SigningKeyRecord, Store,
+    StoreError, StoredEntry, reconcile,
 };
 use crate::config::RateLimit;
 use crate::database::PostgresUrl;
@@ -103,6 +103,48 @@ fn opt_uint(v: Option<i64>) -> Result<Option<u64>, StoreError> {
 const BUNDLE_COLUMNS: &str = "id, developer_id, agent_id, agent_did, grant_id, user_id, scopes, offline_ttl, ttl_secs,
     device_id, device_platform, token_id, audit_public_key, offline_expires_at, checkpoint_at, created_at,
     revoked_at, revoked_by, grant_revoked, grant_active, audit_entry_count, last_sync_at";
+
+/// The columns of `api_keys`, in [`api_key_from_row`]'s order.
+const API_KEY_COLUMNS: &str =
+    "id, developer_id, key_sha256, label, role, created_at, expires_at, revoked_at";
+
+fn api_key_from_row(r: &Row) -> Result<ApiKeyRecord, StoreError> {
+    let role: String = r.try_get(4)?;
+    Ok(ApiKeyRecord {
+        id: r.try_get(0)?,
+        developer_id: r.try_get(1)?,
+        key_sha256: r.try_get(2)?,
+        label: r.try_get(3)?,
+        role: ApiKeyRole::parse(&role).ok_or(StoreError::Corrupt("unknown API key role"))?,
+        created_at: uint(r.try_get(5)?)?,
+        expires_at: opt_uint(r.try_get(6)?)?,
+        revoked_at: opt_uint(r.try_get(7)?)?,
+    })
+}
+
+async fn insert_api_key(
+    client: &impl tokio_postgres::GenericClient,
+    k: &ApiKeyRecord,
+) -> Result<(), StoreError> {
+    client
+        .execute(
+            &format!(
+                "INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            ),
+            &[
+                &k.id,
+                &k.developer_id,
+                &k.key_sha256,
+                &k.label,
+                &k.role.as_str(),
+                &int(k.created_at),
+                &k.expires_at.map(int),
+                &k.revoked_at.map(int),
+            ],
+        )
+        .await?;
+    Ok(())
+}
 
 fn bundle_from_row(r: &Row) -> Result<BundleRecord, StoreError> {
     let key: Vec<u8> = r.try_get(12)?;
@@ -224,24 +266,19 @@ impl Store for PgStore {
     fn create_tenant(
         &self,
         developer: &DeveloperRecord,
-        api_key_sha256: &str,
+        key: &ApiKeyRecord,
         agent: &AgentRecord,
     ) -> Result<(), StoreError> {
-        let (developer, key, agent) = (developer.clone(), api_key_sha256.to_owned(), agent.clone());
+        let (developer, key, agent) = (developer.clone(), key.clone(), agent.clone());
         self.run(|pool| async move {
             let mut client = pool.get().await?;
             let tx = client.transaction().await?;
-            let at = int(developer.created_at);
             tx.execute(
                 "INSERT INTO developers (id, created_at) VALUES ($1, $2)",
-                &[&developer.id, &at],
+                &[&developer.id, &int(developer.created_at)],
             )
             .await?;
-            tx.execute(
-                "INSERT INTO api_keys (key_sha256, developer_id, created_at) VALUES ($1, $2, $3)",
-                &[&key, &developer.id, &at],
-            )
-            .await?;
+            insert_api_key(&*tx, &key).await?;
             tx.execute(
                 "INSERT INTO agents (id, developer_id, did, scopes, created_at) VALUES ($1, $2, $3, $4, $5)",
                 &[&agent.id, &agent.developer_id, &agent.did, &agent.scopes, &int(agent.created_at)],
@@ -249,18 +286,6 @@ impl Store for PgStore {
             .await?;
             tx.commit().await?;
             Ok(())
-        })
-    }
-
-    fn developer_for_key(&self, api_key_sha256: &str) -> Result<Option<String>, StoreError> {
-        let key = api_key_sha256.to_owned();
-        self.run(|pool| async move {
-            let client = pool.get().await?;
-            let stmt = client
-                .prepare_cached("SELECT developer_id FROM api_keys WHERE key_sha256 = $1")
-                .await?;
-            let row = client.query_opt(&stmt, &[&key]).await?;
-            Ok(row.map(|r| r.try_get(0)).transpose()?)
         })
     }
 
@@ -300,7 +325,7 @@ impl Store for PgStore {
                 .map(|r| {
                     Ok(SigningKeyRecord {
                         kid: r.try_get(0)?,
-                        pkcs8: zeroize::Zeroizing::new(r.try_get(1)?),
+                        private_key: zeroize::Zeroizing::new(r.try_get(1)?),
                         created_at: uint(r.try_get(2)?)?,
                         retired_at: opt_uint(r.try_get(3)?)?,
                     })
@@ -309,14 +334,30 @@ impl Store for PgStore {
         })
     }
 
-    fn add_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
-        let key = key.clone();
+    fn add_signing_key(
+        &self,
+        key: &SigningKeyRecord,
+        expected_current: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let (key, expected) = (key.clone(), expected_current.map(str::to_owned));
         self.run(|pool| async move {
             let mut client = pool.get().await?;
             let tx = client.transaction().await?;
-            // Two replicas rotating at once take turns: each sees the other's key.
+            // Replicas rotating at once take turns here; the second sees the first's key
+            // as current and adds nothing.
             tx.batch_execute("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE")
                 .await?;
+            let current: Option<String> = tx
+                .query_opt(
+                    "SELECT kid FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1",
+                    &[],
+                )
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            if current != expected {
+                return Ok(false);
+            }
             let at = int(key.created_at);
             tx.execute(
                 "UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL",
@@ -325,11 +366,11 @@ impl Store for PgStore {
             .await?;
             tx.execute(
                 "INSERT INTO signing_keys (kid, pkcs8, created_at, retired_at) VALUES ($1, $2, $3, NULL)",
-                &[&key.kid, &key.pkcs8.as_slice(), &at],
+                &[&key.kid, &key.private_key.as_slice(), &at],
             )
             .await?;
             tx.commit().await?;
-            Ok(())
+            Ok(true)
         })
     }
 
@@ -518,9 +559,12 @@ impl Store for PgStore {
         audit_key: &[u8; 32],
         batch: &[NewEntry],
         now_ms: u64,
+        quota_bytes: Option<u64>,
     ) -> Result<AppendOutcome, StoreError> {
         let (id, key, batch) = (bundle_id.to_owned(), *audit_key, batch.to_vec());
-        self.run(move |pool| async move { append(&pool, &id, &key, &batch, now_ms).await })
+        self.run(
+            move |pool| async move { append(&pool, &id, &key, &batch, now_ms, quota_bytes).await },
+        )
     }
 
     fn count_request(
@@ -565,29 +609,161 @@ impl Store for PgStore {
         bundle_id: &str,
         after_seq: u64,
         limit: u32,
-    ) -> Result<Vec<StoredEntry>, StoreError> {
+        max_bytes: usize,
+    ) -> Result<EntryPage, StoreError> {
         let id = bundle_id.to_owned();
         self.run(move |pool| async move {
             let client = pool.get().await?;
+            // One row more than asked for tells whether another page follows; rows stream
+            // in as the page fills, so a page never holds more than its budget.
+            let (after, rows_wanted) = (int(after_seq), i64::from(limit) + 1);
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+                [&id, &after, &rows_wanted];
             let rows = client
-                .query(
+                .query_raw(
                     "SELECT seq, hash, json, synced_at FROM audit_entries
                      WHERE bundle_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-                    &[&id, &int(after_seq), &i64::from(limit)],
+                    params,
+                )
+                .await?;
+            let mut rows = core::pin::pin!(rows);
+            let mut page = EntryPage::default();
+            let mut bytes = 0usize;
+            while let Some(r) = next_row(rows.as_mut()).await? {
+                let json: String = r.try_get(2)?;
+                let full = page.entries.len() >= limit as usize
+                    || (!page.entries.is_empty() && bytes.saturating_add(json.len()) > max_bytes);
+                if full {
+                    page.more = true;
+                    break;
+                }
+                bytes = bytes.saturating_add(json.len());
+                page.entries.push(StoredEntry {
+                    seq: uint(r.try_get(0)?)?,
+                    hash: r.try_get(1)?,
+                    json,
+                    synced_at: uint(r.try_get(3)?)?,
+                });
+            }
+            Ok(page)
+        })
+    }
+
+    fn api_key(&self, key_sha256: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let key = key_sha256.to_owned();
+        self.run(|pool| async move {
+            let client = pool.get().await?;
+            let stmt = client
+                .prepare_cached(&format!(
+                    "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_sha256 = $1"
+                ))
+                .await?;
+            let row = client.query_opt(&stmt, &[&key]).await?;
+            row.as_ref().map(api_key_from_row).transpose()
+        })
+    }
+
+    fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let key = key.clone();
+        self.run(|pool| async move {
+            let client = pool.get().await?;
+            insert_api_key(&**client, &key).await
+        })
+    }
+
+    fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.run(|pool| async move {
+            let client = pool.get().await?;
+            let rows = client
+                .query(
+                    &format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id"),
+                    &[],
+                )
+                .await?;
+            rows.iter().map(api_key_from_row).collect()
+        })
+    }
+
+    fn revoke_api_key(
+        &self,
+        key_id: &str,
+        now_ms: u64,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let id = key_id.to_owned();
+        self.run(move |pool| async move {
+            let client = pool.get().await?;
+            let row = client
+                .query_opt(
+                    &format!(
+                        "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2
+                         RETURNING {API_KEY_COLUMNS}"
+                    ),
+                    &[&int(now_ms), &id],
+                )
+                .await?;
+            row.as_ref().map(api_key_from_row).transpose()
+        })
+    }
+
+    fn developers(&self) -> Result<Vec<DeveloperRecord>, StoreError> {
+        self.run(|pool| async move {
+            let client = pool.get().await?;
+            let rows = client
+                .query(
+                    "SELECT id, created_at FROM developers ORDER BY created_at, id",
+                    &[],
                 )
                 .await?;
             rows.iter()
                 .map(|r| {
-                    Ok(StoredEntry {
-                        seq: uint(r.try_get(0)?)?,
-                        hash: r.try_get(1)?,
-                        json: r.try_get(2)?,
-                        synced_at: uint(r.try_get(3)?)?,
+                    Ok(DeveloperRecord {
+                        id: r.try_get(0)?,
+                        created_at: uint(r.try_get(1)?)?,
                     })
                 })
                 .collect()
         })
     }
+
+    fn reseal_signing_key(&self, kid: &str, private_key: &[u8]) -> Result<bool, StoreError> {
+        let (kid, key) = (
+            kid.to_owned(),
+            zeroize::Zeroizing::new(private_key.to_vec()),
+        );
+        self.run(|pool| async move {
+            let client = pool.get().await?;
+            let n = client
+                .execute(
+                    "UPDATE signing_keys SET pkcs8 = $1 WHERE kid = $2",
+                    &[&key.as_slice(), &kid],
+                )
+                .await?;
+            Ok(n == 1)
+        })
+    }
+
+    fn delete_retired_signing_keys(&self, retired_before_ms: u64) -> Result<usize, StoreError> {
+        self.run(move |pool| async move {
+            let client = pool.get().await?;
+            let n = client
+                .execute(
+                    "DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1",
+                    &[&int(retired_before_ms)],
+                )
+                .await?;
+            Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        })
+    }
+}
+
+/// The next row of a streamed query.
+async fn next_row(
+    mut rows: core::pin::Pin<&mut tokio_postgres::RowStream>,
+) -> Result<Option<Row>, StoreError> {
+    core::future::poll_fn(|cx| futures_core::Stream::poll_next(rows.as_mut(), cx))
+        .await
+        .transpose()
+        .map_err(StoreError::from)
 }
 
 /// The append transaction: lock the bundle row, compare, insert, move the head, commit.
@@ -597,11 +773,12 @@ async fn append(
     key: &[u8; 32],
     batch: &[NewEntry],
     now_ms: u64,
+    quota_bytes: Option<u64>,
 ) -> Result<AppendOutcome, StoreError> {
     let mut client = pool.get().await?;
     let lock = client
         .prepare_cached(
-            "SELECT audit_public_key, revoked_at, head_seq, head_hash FROM bundles WHERE id = $1 FOR UPDATE",
+            "SELECT audit_public_key, revoked_at, head_seq, head_hash, developer_id FROM bundles WHERE id = $1 FOR UPDATE",
         )
         .await?;
     let tx = client.transaction().await?;
@@ -615,6 +792,7 @@ async fn append(
     let revoked_at = opt_uint(row.try_get(1)?)?;
     let head_seq = uint(row.try_get(2)?)?;
     let head_hash: String = row.try_get(3)?;
+    let developer_id: String = row.try_get(4)?;
     // The stored hashes this batch overlaps, in one query (a re-upload, or two replicas
     // racing with overlapping batches).
     let mut stored: HashMap<u64, String> = HashMap::new();
@@ -641,6 +819,28 @@ async fn append(
         Err(conflicts) => return Ok(AppendOutcome::Conflict(conflicts)),
     };
     let new = batch.get(first_new..).unwrap_or_default();
+    let new_bytes: u64 = new.iter().map(|e| e.json.len() as u64).sum();
+    if new_bytes > 0 {
+        // The developer's row is locked too, so concurrent batches of one developer (on
+        // any replica) cannot overshoot the quota together.
+        let row = tx
+            .query_one(
+                "SELECT stored_bytes FROM developers WHERE id = $1 FOR UPDATE",
+                &[&developer_id],
+            )
+            .await?;
+        let used = uint(row.try_get(0)?)?;
+        if let Some(quota) = quota_bytes
+            && used.saturating_add(new_bytes) > quota
+        {
+            return Ok(AppendOutcome::QuotaExceeded { used, quota });
+        }
+        tx.execute(
+            "UPDATE developers SET stored_bytes = stored_bytes + $1 WHERE id = $2",
+            &[&int(new_bytes), &developer_id],
+        )
+        .await?;
+    }
     if let Some(last) = new.last() {
         let seqs: Vec<i64> = new.iter().map(|e| int(e.seq)).collect();
         let hashes: Vec<&str> = new.iter().map(|e| e.hash.as_str()).collect();

@@ -11,7 +11,8 @@ const MIGRATION_LOCK: i64 = 0x6778_7365_7276; // "gxserv"
 
 /// Schema migrations: entry `i` takes the database from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
-    // v1: tenants, keys, bundles (with their chain head), audit chains, rate-limit windows.
+    // v1: tenants, keys, bundles (with their chain head), audit chains, rate-limit windows
+    // (the rate-limit key is the API key's id from v2 on).
     "CREATE TABLE developers (
         id TEXT PRIMARY KEY,
         created_at BIGINT NOT NULL
@@ -76,6 +77,29 @@ pub(super) const MIGRATIONS: &[&str] = &[
         window_start BIGINT NOT NULL,
         count BIGINT NOT NULL,
         PRIMARY KEY (key_sha256, route)
+    );",
+    // v2: several API keys per developer (id, label, role, expiry, revocation), and the
+    // bytes each developer stores, for the storage quota.
+    "ALTER TABLE api_keys RENAME TO api_keys_v1;
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        key_sha256 TEXT NOT NULL UNIQUE,
+        developer_id TEXT NOT NULL REFERENCES developers(id),
+        label TEXT,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'sync')),
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT,
+        revoked_at BIGINT
+    );
+    INSERT INTO api_keys (id, key_sha256, developer_id, label, role, created_at)
+        SELECT 'key_' || upper(substr(key_sha256, 1, 26)), key_sha256, developer_id, 'initial', 'admin', created_at
+        FROM api_keys_v1;
+    DROP TABLE api_keys_v1;
+    ALTER TABLE developers ADD COLUMN stored_bytes BIGINT NOT NULL DEFAULT 0;
+    UPDATE developers SET stored_bytes = (
+        SELECT COALESCE(SUM(octet_length(e.json)), 0)
+        FROM audit_entries e JOIN bundles b ON b.id = e.bundle_id
+        WHERE b.developer_id = developers.id
     );",
 ];
 
