@@ -14,6 +14,7 @@ mod cross;
 mod embedded;
 mod fuzz;
 mod interop;
+mod load;
 mod peers;
 mod setup;
 mod tidy;
@@ -27,6 +28,9 @@ commands:
   interop     run the published Python and npm clients against gx-server [--latest]
   bench-peers gx against the published Python and TS clients, same workloads, one table
               [--json] [--rounds N] [--latest]
+  load        gx-server load test: simulated devices syncing over TLS, entries/s, p50/p99,
+              server CPU per 1000 entries [--db sqlite|postgres] [--replicas N]
+              [--devices N] [--batches N] [--batch-size N] [--json]
   embedded    build the firmware example for Cortex-M4 and RV32IMAC, run it under QEMU, print footprint
   fuzz        run every libFuzzer target (nightly, cargo-fuzz) [--seconds N (60)] [--target NAME]
 ";
@@ -45,6 +49,7 @@ fn main() -> Result<()> {
         Some("embedded") => embedded::run(&sh, args),
         Some("fuzz") => fuzz::run(&sh, args),
         Some("interop") => interop::run(&sh, args),
+        Some("load") => load::run(&sh, args),
         Some(other) => bail!("unknown command `{other}`\n\n{HELP}"),
     }
 }
