@@ -365,6 +365,20 @@ mod tests {
     }
 
     #[test]
+    fn verify_batch_checks_every_chunk() {
+        let key = AuditSigningKey::from_bytes(&[3; 32]);
+        let vk = key.verifying_key();
+        let items = signed(&key, SIGNATURE_BATCH + 5);
+        assert!(vk.verify_batch(&[]));
+        assert!(vk.verify_batch(&items));
+        // A bad signature in the second chunk only.
+        let bad = with_sig(&items, SIGNATURE_BATCH + 2, |s| s[40] ^= 1);
+        assert!(!vk.verify_batch(&bad));
+        let other = AuditSigningKey::from_bytes(&[4; 32]).verifying_key();
+        assert!(!other.verify_batch(&items[..3]));
+    }
+
+    #[test]
     fn rejects_each_kind_of_bad_signature_and_finds_it() {
         let key = AuditSigningKey::from_bytes(&[3; 32]);
         let vk = key.verifying_key();
