@@ -334,10 +334,10 @@ async fn main() -> Result<()> {
 
     let ticks = clock_ticks();
     let server_pids: Vec<u32> = replicas.iter().map(|r| r.child.id()).collect();
+    // (gx-server processes, PostgreSQL processes), CPU seconds so far.
     let cpu_now = || {
-        let mut pids = server_pids.clone();
-        pids.extend(pg::cluster_pids());
-        pids.iter().map(|&p| cpu_secs(p, ticks)).sum::<f64>()
+        let sum = |pids: &[u32]| pids.iter().map(|&p| cpu_secs(p, ticks)).sum::<f64>();
+        (sum(&server_pids), sum(&pg::cluster_pids()))
     };
     let cpu_before = cpu_now();
     let started = Instant::now();
@@ -382,7 +382,9 @@ async fn main() -> Result<()> {
         results.extend(t.await?);
     }
     let wall = started.elapsed().as_secs_f64();
-    let cpu = cpu_now() - cpu_before;
+    let cpu_after = cpu_now();
+    let (cpu_server, cpu_pg) = (cpu_after.0 - cpu_before.0, cpu_after.1 - cpu_before.1);
+    let cpu = cpu_server + cpu_pg;
     let peak_kib: u64 = server_pids
         .iter()
         .map(|&p| peak_rss_kib(p))
@@ -415,6 +417,8 @@ async fn main() -> Result<()> {
         "errors": errors,
         "serverCpuSecondsPer1000Entries": if accepted > 0 { cpu / accepted as f64 * 1000.0 } else { 0.0 },
         "serverCpuMicrosPerEntry": if accepted > 0 { cpu / accepted as f64 * 1e6 } else { 0.0 },
+        "gxServerCpuSeconds": cpu_server,
+        "postgresCpuSeconds": cpu_pg,
         "postgresCounted": !pg::cluster_pids().is_empty(),
         "serverPeakRssMiB": peak_kib as f64 / 1024.0,
         "loadAverage": load_average(),
@@ -440,9 +444,13 @@ async fn main() -> Result<()> {
                 .unwrap_or(0.0),
             report["serverCpuMicrosPerEntry"].as_f64().unwrap_or(0.0),
             if o.postgres {
-                ", gx-server + postgres"
+                format!(
+                    ": gx-server {:.1} + postgres {:.1}",
+                    cpu_server / accepted.max(1) as f64 * 1e6,
+                    cpu_pg / accepted.max(1) as f64 * 1e6
+                )
             } else {
-                ""
+                String::new()
             },
             peak_kib as f64 / 1024.0,
             load_average(),

@@ -781,6 +781,34 @@ async fn append(
             "SELECT audit_public_key, revoked_at, head_seq, head_hash, developer_id FROM bundles WHERE id = $1 FOR UPDATE",
         )
         .await?;
+    // Every statement prepared once per connection: parsing and planning them again for
+    // each batch cost more than the inserts.
+    let overlap = client
+        .prepare_cached(
+            "SELECT seq, hash FROM audit_entries WHERE bundle_id = $1 AND seq BETWEEN $2 AND $3",
+        )
+        .await?;
+    let lock_developer = client
+        .prepare_cached("SELECT stored_bytes FROM developers WHERE id = $1 FOR UPDATE")
+        .await?;
+    let charge = client
+        .prepare_cached("UPDATE developers SET stored_bytes = stored_bytes + $1 WHERE id = $2")
+        .await?;
+    let insert = client
+        .prepare_cached(
+            "INSERT INTO audit_entries (bundle_id, seq, hash, json, synced_at)
+             SELECT $1, s, h, j, $5 FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS t(s, h, j)",
+        )
+        .await?;
+    let advance = client
+        .prepare_cached(
+            "UPDATE bundles SET head_seq = $2, head_hash = $3,
+                audit_entry_count = audit_entry_count + $4, last_sync_at = $5 WHERE id = $1",
+        )
+        .await?;
+    let touch = client
+        .prepare_cached("UPDATE bundles SET last_sync_at = $2 WHERE id = $1")
+        .await?;
     let tx = client.transaction().await?;
     let Some(row) = tx.query_opt(&lock, &[&id]).await? else {
         return Ok(AppendOutcome::UnknownBundle);
@@ -799,10 +827,7 @@ async fn append(
     if let Some(first) = batch.first().filter(|e| e.seq <= head_seq) {
         let last = batch.last().map_or(first.seq, |e| e.seq).min(head_seq);
         let rows = tx
-            .query(
-                "SELECT seq, hash FROM audit_entries WHERE bundle_id = $1 AND seq BETWEEN $2 AND $3",
-                &[&id, &int(first.seq), &int(last)],
-            )
+            .query(&overlap, &[&id, &int(first.seq), &int(last)])
             .await?;
         for r in &rows {
             stored.insert(uint(r.try_get(0)?)?, r.try_get(1)?);
@@ -823,47 +848,30 @@ async fn append(
     if new_bytes > 0 {
         // The developer's row is locked too, so concurrent batches of one developer (on
         // any replica) cannot overshoot the quota together.
-        let row = tx
-            .query_one(
-                "SELECT stored_bytes FROM developers WHERE id = $1 FOR UPDATE",
-                &[&developer_id],
-            )
-            .await?;
+        let row = tx.query_one(&lock_developer, &[&developer_id]).await?;
         let used = uint(row.try_get(0)?)?;
         if let Some(quota) = quota_bytes
             && used.saturating_add(new_bytes) > quota
         {
             return Ok(AppendOutcome::QuotaExceeded { used, quota });
         }
-        tx.execute(
-            "UPDATE developers SET stored_bytes = stored_bytes + $1 WHERE id = $2",
-            &[&int(new_bytes), &developer_id],
-        )
-        .await?;
+        tx.execute(&charge, &[&int(new_bytes), &developer_id])
+            .await?;
     }
     if let Some(last) = new.last() {
         let seqs: Vec<i64> = new.iter().map(|e| int(e.seq)).collect();
         let hashes: Vec<&str> = new.iter().map(|e| e.hash.as_str()).collect();
         let jsons: Vec<&str> = new.iter().map(|e| e.json.as_str()).collect();
-        tx.execute(
-            "INSERT INTO audit_entries (bundle_id, seq, hash, json, synced_at)
-             SELECT $1, s, h, j, $5 FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS t(s, h, j)",
-            &[&id, &seqs, &hashes, &jsons, &int(now_ms)],
-        )
-        .await?;
+        tx.execute(&insert, &[&id, &seqs, &hashes, &jsons, &int(now_ms)])
+            .await?;
         let count = int(new.len() as u64);
         tx.execute(
-            "UPDATE bundles SET head_seq = $2, head_hash = $3,
-                audit_entry_count = audit_entry_count + $4, last_sync_at = $5 WHERE id = $1",
+            &advance,
             &[&id, &int(last.seq), &last.hash, &count, &int(now_ms)],
         )
         .await?;
     } else {
-        tx.execute(
-            "UPDATE bundles SET last_sync_at = $2 WHERE id = $1",
-            &[&id, &int(now_ms)],
-        )
-        .await?;
+        tx.execute(&touch, &[&id, &int(now_ms)]).await?;
     }
     tx.commit().await?;
     Ok(AppendOutcome::Accepted {
