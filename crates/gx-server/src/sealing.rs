@@ -127,7 +127,7 @@ impl KeyEncryptionKey {
         let mut body = Zeroizing::new(body.to_vec());
         let plain_len = self
             .cipher()?
-            .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut *body)
+            .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut body)
             .map_err(|_| wrong())?
             .len();
         body.truncate(plain_len);
