@@ -6,6 +6,8 @@ use core::time::Duration;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::database::Database;
+
 use gx_core::UnixTime;
 
 /// Where the server gets its TLS certificate.
@@ -199,8 +201,9 @@ impl Default for ConnectionLimits {
 /// Everything [`Server::start`](crate::Server::start) needs.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    /// The SQLite database file (created and migrated if needed; see [`init_db`](crate::init_db)).
-    pub db: PathBuf,
+    /// The database: an SQLite file (created and migrated if needed) or a PostgreSQL
+    /// database that [`init_db`](crate::init_db) initialised.
+    pub db: Database,
     /// Where to listen; port 0 picks a free port.
     pub listen: SocketAddr,
     /// The URL clients reach the server at (`https://grantex.example.com`); it becomes the
@@ -234,7 +237,7 @@ pub struct ServerConfig {
 impl ServerConfig {
     /// A configuration with the protocol's defaults: self-signed TLS (CA not written),
     /// default rate limits, timeouts and quota, the system clock, no key-encryption key.
-    pub fn new(db: impl Into<PathBuf>, listen: SocketAddr) -> Self {
+    pub fn new(db: impl Into<Database>, listen: SocketAddr) -> Self {
         Self {
             db: db.into(),
             listen,

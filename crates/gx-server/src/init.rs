@@ -2,17 +2,21 @@
 //! database; and opening a database that must already be initialised.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::config::{Clock, SystemClock};
+use crate::database::Database;
 use crate::encoding::{b64url, sha256_hex};
 use crate::error::ServerError;
 use crate::ids::new_id;
 use crate::issuer::KeyRing;
 use crate::sealing::KeyEncryptionKey;
-use crate::store::{AgentRecord, ApiKeyRecord, ApiKeyRole, DeveloperRecord, SqliteStore, Store};
+use crate::store::{
+    AgentRecord, ApiKeyRecord, ApiKeyRole, DeveloperRecord, PgStore, SqliteStore, Store, StoreError,
+};
 
 /// Scopes registered for the agent when [`InitOptions::scopes`] is empty.
 pub const DEFAULT_SCOPES: &[&str] = &[
@@ -83,15 +87,16 @@ pub struct InitOutput {
     pub agent_did: String,
 }
 
-/// Initialises the database at `path`: schema, the first signing key, a developer with one
-/// API key, and one agent with the given scopes.
+/// Initialises the database `db` (an SQLite path, or a [`Database`]): schema (for
+/// PostgreSQL, every missing migration), the first signing key, a developer with one API
+/// key, and one agent with the given scopes.
 ///
 /// # Errors
 /// [`ServerError::AlreadyInitialised`] when the database already has a developer and
 /// `force` is not set; [`ServerError::Reset`] when a forced reset cannot remove the old
 /// files; [`ServerError::InvalidConfig`] for an empty scope or DID; store or RNG failures.
-pub fn init_db(path: &Path, options: InitOptions) -> Result<InitOutput, ServerError> {
-    init_db_at(path, options, &SystemClock, None)
+pub fn init_db(db: impl Into<Database>, options: InitOptions) -> Result<InitOutput, ServerError> {
+    init_db_at(&db.into(), options, &SystemClock, None)
 }
 
 /// [`init_db`], with the first signing key sealed under `kek` (see [`KeyEncryptionKey`]).
@@ -99,31 +104,39 @@ pub fn init_db(path: &Path, options: InitOptions) -> Result<InitOutput, ServerEr
 /// # Errors
 /// As [`init_db`].
 pub fn init_db_with_kek(
-    path: &Path,
+    db: impl Into<Database>,
     options: InitOptions,
     kek: Option<&KeyEncryptionKey>,
 ) -> Result<InitOutput, ServerError> {
-    init_db_at(path, options, &SystemClock, kek)
+    init_db_at(&db.into(), options, &SystemClock, kek)
 }
 
-/// Opens the database at `path` only if `init` created it: a missing file is not created,
-/// and a file without a developer is refused.
+/// Opens a database only if `init` created it: a missing SQLite file is not created, and a
+/// database without a developer (or at an older schema) is refused.
 ///
 /// # Errors
 /// [`ServerError::NotInitialised`], or the store's errors.
-pub fn open_initialised(path: &Path) -> Result<SqliteStore, ServerError> {
-    if !path.exists() {
-        return Err(ServerError::NotInitialised(path.to_owned()));
+pub fn open_initialised(db: impl Into<Database>) -> Result<Arc<dyn Store>, ServerError> {
+    let db = db.into();
+    let not_initialised = || ServerError::NotInitialised(db.describe().into());
+    if let Database::Sqlite(path) = &db
+        && !path.exists()
+    {
+        return Err(not_initialised());
     }
-    let store = SqliteStore::open(path)?;
+    let store = match db.open() {
+        Ok(store) => store,
+        Err(StoreError::NotInitialised) => return Err(not_initialised()),
+        Err(e) => return Err(e.into()),
+    };
     if !store.is_initialised()? {
-        return Err(ServerError::NotInitialised(path.to_owned()));
+        return Err(not_initialised());
     }
     Ok(store)
 }
 
 pub(crate) fn init_db_at(
-    path: &Path,
+    db: &Database,
     options: InitOptions,
     clock: &dyn Clock,
     kek: Option<&KeyEncryptionKey>,
@@ -151,26 +164,24 @@ pub(crate) fn init_db_at(
             "agent DID must be 1..=512 characters",
         ));
     }
-    if path.exists() {
-        let initialised = SqliteStore::open(path)?.is_initialised()?;
-        if initialised && !options.force {
-            return Err(ServerError::AlreadyInitialised(path.to_owned()));
-        }
-        if initialised {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut p = path.as_os_str().to_owned();
-                p.push(suffix);
-                match std::fs::remove_file(&p) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(ServerError::Reset(e)),
+    let store: Box<dyn Store> = match db {
+        Database::Sqlite(path) => Box::new(open_sqlite(path, options.force)?),
+        Database::Postgres(url) => {
+            let store = PgStore::migrate(url, false)?;
+            if store.is_initialised()? {
+                if !options.force {
+                    return Err(ServerError::AlreadyInitialised(db.describe().into()));
                 }
+                drop(store);
+                Box::new(PgStore::migrate(url, true)?)
+            } else {
+                Box::new(store)
             }
         }
-    }
-    let store = SqliteStore::open(path)?;
+    };
+    let store = &*store;
     let now = clock.now().as_millis();
-    KeyRing::load_or_rotate(&store, now, kek)?;
+    KeyRing::load_or_rotate(store, now, kek)?;
 
     let api_key = ApiKey::generate()?;
 
@@ -206,6 +217,29 @@ pub(crate) fn init_db_at(
         agent_id,
         agent_did,
     })
+}
+
+/// Opens the SQLite file for `init`, replacing an initialised one when `force`. The
+/// store creates the files with mode 0600 before writing to them.
+fn open_sqlite(path: &Path, force: bool) -> Result<SqliteStore, ServerError> {
+    if path.exists() {
+        let initialised = SqliteStore::open(path)?.is_initialised()?;
+        if initialised && !force {
+            return Err(ServerError::AlreadyInitialised(path.to_owned()));
+        }
+        if initialised {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = path.as_os_str().to_owned();
+                p.push(suffix);
+                match std::fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(ServerError::Reset(e)),
+                }
+            }
+        }
+    }
+    Ok(SqliteStore::open(path)?)
 }
 
 #[cfg(test)]

@@ -6,11 +6,11 @@
 //! bundle issuance (RS256 grant tokens, per-bundle Ed25519 audit keys), the public JWKS,
 //! audit-log sync with every check in the protocol's order, refresh, revocation and
 //! listing. It serves HTTPS (rustls) from certificate files or a generated development
-//! CA, or plain HTTP on loopback only, and keeps its state in one SQLite file.
+//! CA, or plain HTTP on loopback only, and keeps its state in one SQLite file or in a
+//! PostgreSQL database that several replicas share ([`Database`]).
 //!
-//! What it does not do: manage developers and agents beyond [`init_db`], federate with
-//! the hosted service, or scale past one machine (the [`Store`] trait is the seam for a
-//! PostgreSQL backend).
+//! What it does not do: manage developers and agents beyond [`init_db`], or federate
+//! with the hosted service.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -48,6 +48,7 @@ mod bundles;
 pub mod cli;
 mod config;
 mod conn;
+mod database;
 mod encoding;
 mod error;
 #[doc(hidden)]
@@ -73,6 +74,7 @@ pub use config::{
     Clock, ConnectionLimits, DEFAULT_KEY_MAINTENANCE, DEFAULT_STORAGE_QUOTA, ManualClock,
     RateLimit, RateLimits, ServerConfig, SystemClock, Timeouts, TlsMode,
 };
+pub use database::{DEFAULT_POOL_SIZE, Database, DatabaseError, PostgresUrl};
 pub use error::ServerError;
 pub use init::{
     ApiKey, DEFAULT_SCOPES, InitOptions, InitOutput, init_db, init_db_with_kek, open_initialised,
@@ -82,8 +84,8 @@ pub use sealing::{KEK_ENV, KeyEncryptionKey};
 pub use server::{RunningServer, Server};
 pub use store::{
     AgentRecord, ApiKeyRecord, ApiKeyRole, AppendOutcome, BundleQuery, BundleRecord, BundleRefresh,
-    BundleStatus, ChainConflict, ConflictKind, DeveloperRecord, EntryPage, NewEntry,
-    SigningKeyRecord, SqliteStore, Store, StoreError, StoredEntry, reconcile,
+    BundleStatus, ChainConflict, ConflictKind, DeveloperRecord, EntryPage, NewEntry, PgStore,
+    RefreshOutcome, SigningKeyRecord, SqliteStore, Store, StoreError, StoredEntry, reconcile,
 };
 
 /// Largest request body accepted (1 MiB); larger bodies answer 413.

@@ -218,9 +218,10 @@ async fn dispatch(
         _ => (state.limits.read, "read"),
     };
     if let Some(limit) = limit {
+        let (key_id, now) = (caller.id.clone(), state.now_ms());
         state
-            .limiter
-            .check(&caller.id, class, limit, state.now_ms())
+            .db(move |s| s.count_request(&key_id, class, limit, now))
+            .await?
             .map_err(ApiError::rate_limited)?;
     }
     let dev = caller.developer_id;

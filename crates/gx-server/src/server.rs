@@ -18,7 +18,6 @@ use crate::config::ServerConfig;
 use crate::error::ServerError;
 use crate::init::open_initialised;
 use crate::issuer::KeyRing;
-use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::{conn, tls};
@@ -60,7 +59,7 @@ impl Server {
         let kek = config.kek.clone();
         let (store, ring) = tokio::task::spawn_blocking(move || {
             let store = open_initialised(&db)?;
-            let ring = KeyRing::load_or_rotate(&store, now, kek.as_ref())?;
+            let ring = KeyRing::load_or_rotate(&*store, now, kek.as_ref())?;
             Ok::<_, ServerError>((store, ring))
         })
         .await
@@ -93,13 +92,12 @@ impl Server {
             .trim_end_matches('/')
             .to_owned();
 
-        let store: Arc<dyn Store> = Arc::new(store);
+        let store: Arc<dyn Store> = store;
         let state = Arc::new(AppState {
             store,
             keys: RwLock::new(Arc::new(ring)),
             kek: config.kek.clone(),
             clock: Arc::clone(&config.clock),
-            limiter: RateLimiter::default(),
             limits: config.rate_limits,
             storage_quota: config.storage_quota,
             public_url,

@@ -1,4 +1,4 @@
-//! The state every request handler shares: store, signing keys, clock, rate limiter.
+//! The state every request handler shares: store, signing keys, clock, rate limits.
 
 use std::sync::{Arc, RwLock};
 
@@ -6,7 +6,6 @@ use crate::api::ApiError;
 use crate::config::{Clock, RateLimits};
 use crate::error::ServerError;
 use crate::issuer::KeyRing;
-use crate::rate_limit::RateLimiter;
 use crate::sealing::KeyEncryptionKey;
 use crate::store::{Store, StoreError};
 
@@ -16,7 +15,6 @@ pub(crate) struct AppState {
     pub(crate) keys: RwLock<Arc<KeyRing>>,
     pub(crate) kek: Option<KeyEncryptionKey>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) limiter: RateLimiter,
     pub(crate) limits: RateLimits,
     /// Bytes of entry JSON one developer may store; `None`: no quota.
     pub(crate) storage_quota: Option<u64>,
@@ -24,15 +22,13 @@ pub(crate) struct AppState {
     pub(crate) public_url: String,
 }
 
-/// Shows the configuration, never the rate limiter's table (keyed by API keys) nor key
-/// material.
+/// Shows the configuration, never key material.
 impl core::fmt::Debug for AppState {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("AppState")
             .field("limits", &self.limits)
             .field("storage_quota", &self.storage_quota)
             .field("public_url", &self.public_url)
-            .field("limiter", &self.limiter)
             .finish_non_exhaustive()
     }
 }

@@ -1,9 +1,15 @@
-//! Black-box tests of gx-server over HTTPS on a loopback port, the server started in-process.
+//! Black-box tests of gx-server over HTTPS on a loopback port, the server started in-process,
+//! on the SQLite backend (`server_pg` runs the same tests on PostgreSQL).
 
 #[path = "server/client.rs"]
 mod client;
 #[path = "server/harness.rs"]
 mod harness;
+#[path = "server/pg.rs"]
+mod pg;
+
+/// The backend every test of this binary runs on.
+const BACKEND: harness::Backend = harness::Backend::Sqlite;
 
 #[path = "server/bin.rs"]
 mod bin;
@@ -17,6 +23,8 @@ mod interop;
 mod isolation;
 #[path = "server/lifecycle.rs"]
 mod lifecycle;
+#[path = "server/races.rs"]
+mod races;
 #[path = "server/restart.rs"]
 mod restart;
 #[path = "server/sync.rs"]

@@ -10,7 +10,7 @@ use crate::encoding::iso;
 use crate::ids::new_id;
 use crate::issuer::{GrantClaims, KeyRing, MAX_TOKEN_LIFETIME_SECS, RsaJwk};
 use crate::state::AppState;
-use crate::store::{BundleRecord, BundleRefresh, BundleStatus};
+use crate::store::{BundleRecord, BundleRefresh, BundleStatus, RefreshOutcome};
 
 use super::{find, json_object, optional_str, required_str};
 
@@ -268,11 +268,23 @@ pub(crate) async fn refresh(
     b.checkpoint_at = update.checkpoint_at;
     let ring = state.keys().await?;
     let response = bundle_response(state, &ring, &b, &keys, StatusCode::OK)?;
-    let (d, i) = (dev.to_owned(), id.to_owned());
-    if !state.db(move |s| s.refresh_bundle(&d, &i, &update)).await? {
-        return Err(ApiError::not_found("bundle"));
+    let (d, i, at) = (dev.to_owned(), id.to_owned(), state.now_ms());
+    // The store checks the state again under the bundle's lock: a revoke (or a grant
+    // deactivation) that committed since the read above wins over this refresh.
+    match state
+        .db(move |s| s.refresh_bundle(&d, &i, &update, at))
+        .await?
+    {
+        RefreshOutcome::Refreshed => Ok(response),
+        RefreshOutcome::Revoked => conflict("BUNDLE_REVOKED", "the bundle was revoked"),
+        RefreshOutcome::GrantInactive => {
+            conflict("GRANT_INACTIVE", "the bundle's grant is not active")
+        }
+        RefreshOutcome::Expired => {
+            conflict("BUNDLE_EXPIRED", "the bundle expired; create a new one")
+        }
+        _ => Err(ApiError::not_found("bundle")),
     }
-    Ok(response)
 }
 
 #[cfg(test)]

@@ -21,9 +21,9 @@ use serde_json::json;
 use crate::config::Clock as _;
 use crate::encoding::iso as iso_time;
 use crate::{
-    ApiKeyRole, InitOptions, KeyEncryptionKey, NewKeyOptions, RateLimits, Server, ServerConfig,
-    TlsMode, create_api_key, init_db_with_kek, list_api_keys, open_initialised, parse_duration,
-    revoke_api_key, rotate_signing_key,
+    ApiKeyRole, Database, InitOptions, KeyEncryptionKey, NewKeyOptions, RateLimits, Server,
+    ServerConfig, TlsMode, create_api_key, init_db_with_kek, list_api_keys, open_initialised,
+    parse_duration, revoke_api_key, rotate_signing_key,
 };
 
 /// `init`, `run`, `key …`, `signing-key …`.
@@ -85,9 +85,9 @@ impl KekArgs {
 /// Flags of `init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The database (an SQLite file).
+    /// The database: an SQLite file, or a `postgres://` URL that replicas share.
     #[arg(long, value_name = "DB")]
-    pub db: PathBuf,
+    pub db: Database,
     /// The agent's DID (default: derived from its id).
     #[arg(long, value_name = "DID")]
     pub agent_did: Option<String>,
@@ -108,9 +108,10 @@ pub struct InitArgs {
 /// Flags of `run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The database (an SQLite file made by `init`; an uninitialised one is refused).
+    /// The database made by `init` (an uninitialised one is refused): an SQLite file, or a
+    /// `postgres://` URL that replicas share.
     #[arg(long, value_name = "DB")]
-    pub db: PathBuf,
+    pub db: Database,
     /// Where to listen (port 0 picks a free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
     pub listen: String,
@@ -167,9 +168,9 @@ pub struct RunArgs {
 /// Flags of `key create`.
 #[derive(Debug, Args)]
 pub struct KeyCreateArgs {
-    /// The database.
+    /// The database: an SQLite file or a `postgres://` URL.
     #[arg(long, value_name = "DB")]
-    pub db: PathBuf,
+    pub db: Database,
     /// `admin` (issue, refresh, revoke, read, sync) or `sync` (sync and revocation status).
     #[arg(long, value_name = "ROLE", value_parser = ["admin", "sync"])]
     pub role: String,
@@ -190,9 +191,9 @@ pub struct KeyCreateArgs {
 /// Flags of `key list`.
 #[derive(Debug, Args)]
 pub struct KeyListArgs {
-    /// The database.
+    /// The database: an SQLite file or a `postgres://` URL.
     #[arg(long, value_name = "DB")]
-    pub db: PathBuf,
+    pub db: Database,
     /// Machine-readable output: an array of key objects.
     #[arg(long)]
     pub json: bool,
@@ -201,9 +202,9 @@ pub struct KeyListArgs {
 /// Flags of `key revoke`.
 #[derive(Debug, Args)]
 pub struct KeyRevokeArgs {
-    /// The database.
+    /// The database: an SQLite file or a `postgres://` URL.
     #[arg(long, value_name = "DB")]
-    pub db: PathBuf,
+    pub db: Database,
     /// The key's id (`key_…`, from `key list`).
     #[arg(value_name = "KEY_ID")]
     pub key_id: String,
@@ -212,9 +213,9 @@ pub struct KeyRevokeArgs {
 /// Flags of `signing-key rotate`.
 #[derive(Debug, Args)]
 pub struct SigningKeyRotateArgs {
-    /// The database.
+    /// The database: an SQLite file or a `postgres://` URL.
     #[arg(long, value_name = "DB")]
-    pub db: PathBuf,
+    pub db: Database,
     /// Key-encryption key.
     #[command(flatten)]
     pub kek: KekArgs,
@@ -292,7 +293,7 @@ pub fn execute(command: ServerCommand) -> anyhow::Result<()> {
         } => {
             let kek = args.kek.load()?;
             let store = open_initialised(&args.db)?;
-            let kid = rotate_signing_key(&store, kek.as_ref())?;
+            let kid = rotate_signing_key(&*store, kek.as_ref())?;
             out(&format!("signing key: {kid}"))?;
             Ok(())
         }
@@ -307,7 +308,7 @@ fn init(args: &InitArgs) -> anyhow::Result<()> {
     };
     let kek = args.kek.load()?;
     let made = init_db_with_kek(&args.db, options, kek.as_ref())
-        .with_context(|| format!("initialising {}", args.db.display()))?;
+        .with_context(|| format!("initialising {}", args.db.describe()))?;
     if args.json {
         out(&json!({
             "developerId": made.developer_id,
@@ -350,7 +351,7 @@ fn key_create(args: &KeyCreateArgs) -> anyhow::Result<()> {
     let expires_in = args.expires_in.as_deref().map(parse_duration).transpose()?;
     let store = open_initialised(&args.db)?;
     let made = create_api_key(
-        &store,
+        &*store,
         NewKeyOptions {
             role,
             label: args.label.clone(),
@@ -379,7 +380,7 @@ fn key_create(args: &KeyCreateArgs) -> anyhow::Result<()> {
 
 fn key_list(args: &KeyListArgs) -> anyhow::Result<()> {
     let store = open_initialised(&args.db)?;
-    let keys = list_api_keys(&store)?;
+    let keys = list_api_keys(&*store)?;
     let now = crate::SystemClock.now().as_millis();
     if args.json {
         let rows: Vec<_> = keys
@@ -421,7 +422,7 @@ fn key_list(args: &KeyListArgs) -> anyhow::Result<()> {
 
 fn key_revoke(args: &KeyRevokeArgs) -> anyhow::Result<()> {
     let store = open_initialised(&args.db)?;
-    let key = revoke_api_key(&store, &args.key_id)?;
+    let key = revoke_api_key(&*store, &args.key_id)?;
     out(&format!(
         "revoked {} at {}",
         key.id,

@@ -1,18 +1,24 @@
-//! The server's persistence boundary: the [`Store`] trait, its records, and the SQLite backend.
+//! The server's persistence boundary: the [`Store`] trait, its records, and its two
+//! backends (SQLite, PostgreSQL).
 //!
 //! Handlers never see SQL. Everything the server persists goes through [`Store`], a small,
-//! blocking trait (the server calls it from `spawn_blocking`), so a PostgreSQL backend can
-//! follow by implementing the same methods. The one method with a concurrency contract is
-//! [`Store::append_entries`]: it must compare a batch with the stored chain and insert it
-//! atomically, under a lock on the bundle (SQLite: one writer at a time; PostgreSQL:
-//! `SELECT ... FOR UPDATE` on the bundle row). The comparison itself is backend-independent
-//! and lives in [`reconcile`].
+//! blocking trait (the server calls it from `spawn_blocking`). The methods with a
+//! concurrency contract take the bundle's lock (SQLite: one writer at a time; PostgreSQL:
+//! the bundle row, `SELECT ... FOR UPDATE` or a conditional `UPDATE`) and re-check the
+//! bundle's state inside it, so any number of replicas give the results one server gives:
+//! [`Store::append_entries`] compares a batch with the stored chain ([`reconcile`], the
+//! same code for both backends) and with the audit key it was verified under, and
+//! [`Store::refresh_bundle`] refuses a bundle that a concurrent revoke just revoked.
 
 mod chain;
+mod postgres;
 mod sqlite;
 
 pub use chain::{ChainConflict, ConflictKind, NewEntry, reconcile};
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+
+use crate::config::RateLimit;
 
 use core::fmt;
 
@@ -176,6 +182,23 @@ pub struct BundleRefresh {
     pub checkpoint_at: u64,
 }
 
+/// The result of [`Store::refresh_bundle`]: the state checks are made under the bundle's
+/// lock, so a refresh and a revoke of one bundle never both win.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefreshOutcome {
+    /// The refresh is stored.
+    Refreshed,
+    /// No such bundle for this developer.
+    UnknownBundle,
+    /// The bundle is revoked.
+    Revoked,
+    /// The bundle's grant is not active.
+    GrantInactive,
+    /// The bundle is past `offlineExpiresAt`.
+    Expired,
+}
+
 /// Filters and paging for [`Store::list_bundles`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BundleQuery {
@@ -212,7 +235,12 @@ pub enum AppendOutcome {
     Accepted {
         /// Entries newly written.
         stored: usize,
+        /// The bundle's revocation time as read under the lock (for the reply).
+        revoked_at: Option<u64>,
     },
+    /// The bundle's audit key is no longer the one the batch was verified under (a
+    /// refresh committed in between); nothing was written. Check the batch again.
+    KeyChanged,
     /// The batch conflicts with the stored chain; nothing was written.
     Conflict(Vec<ChainConflict>),
     /// No such bundle.
@@ -237,6 +265,14 @@ pub enum StoreError {
     Corrupt(&'static str),
     /// The database was written by a newer gx-server (its schema version is unknown).
     SchemaTooNew(i64),
+    /// PostgreSQL reported an error.
+    Postgres(tokio_postgres::Error),
+    /// No connection to PostgreSQL could be had from the pool (named in the text).
+    Pool(String),
+    /// The database was never initialised (or at an older schema version): run `init`.
+    NotInitialised,
+    /// The backend's runtime went away while a call was under way.
+    Task,
     /// A lock was poisoned by a panic in another thread.
     Poisoned,
     /// The database files could not be created with, or narrowed to, mode 0600.
@@ -250,6 +286,10 @@ impl StoreError {
             Self::Database(_) => "DATABASE",
             Self::Corrupt(_) => "CORRUPT_DATABASE",
             Self::SchemaTooNew(_) => "SCHEMA_TOO_NEW",
+            Self::Postgres(_) => "POSTGRES",
+            Self::Pool(_) => "DATABASE_POOL",
+            Self::NotInitialised => "NOT_INITIALISED",
+            Self::Task => "DATABASE_TASK",
             Self::Poisoned => "POISONED_LOCK",
             Self::Permissions(_) => "DATABASE_PERMISSIONS",
         }
@@ -269,6 +309,12 @@ impl fmt::Display for StoreError {
             Self::Permissions(e) => {
                 write!(f, "cannot create the database files with mode 0600: {e}")
             }
+            Self::Postgres(e) => write!(f, "postgresql: {e}"),
+            Self::Pool(why) => write!(f, "no postgresql connection: {why}"),
+            Self::NotInitialised => f.write_str(
+                "the database is not initialised at this version: run `gx server init` first",
+            ),
+            Self::Task => f.write_str("the database task ended unexpectedly"),
         }
     }
 }
@@ -278,6 +324,7 @@ impl core::error::Error for StoreError {
         match self {
             Self::Database(e) => Some(e),
             Self::Permissions(e) => Some(e),
+            Self::Postgres(e) => Some(e),
             _ => None,
         }
     }
@@ -363,7 +410,8 @@ pub trait Store: Send + Sync + 'static {
         query: &BundleQuery,
     ) -> Result<Vec<BundleRecord>, StoreError>;
 
-    /// Applies a refresh to the developer's bundle; `false` when there is no such bundle.
+    /// Applies a refresh to the developer's bundle if, under the bundle's lock, it is
+    /// still not revoked, its grant active and it is not expired at `now_ms`.
     ///
     /// # Errors
     /// [`StoreError`] on database failure.
@@ -372,7 +420,8 @@ pub trait Store: Send + Sync + 'static {
         developer_id: &str,
         bundle_id: &str,
         refresh: &BundleRefresh,
-    ) -> Result<bool, StoreError>;
+        now_ms: u64,
+    ) -> Result<RefreshOutcome, StoreError>;
 
     /// Revokes the developer's bundle (keeping the first revocation time) and, when
     /// `revoke_grant`, its grant; returns the bundle afterwards.
@@ -395,7 +444,9 @@ pub trait Store: Send + Sync + 'static {
     fn set_grant_active(&self, grant_id: &str, active: bool) -> Result<bool, StoreError>;
 
     /// Atomically checks `batch` against the bundle's stored chain with [`reconcile`] and
-    /// stores its new entries, under a lock on the bundle. All or nothing.
+    /// stores its new entries, under a lock on the bundle. All or nothing. `audit_key` is
+    /// the key the batch's signatures were checked under: when the bundle's key is another
+    /// one by the time the lock is held, nothing is stored ([`AppendOutcome::KeyChanged`]).
     ///
     /// With `quota_bytes`, the new entries' JSON bytes plus what the bundle's developer
     /// already stores must stay within it, else [`AppendOutcome::QuotaExceeded`] (checked
@@ -406,10 +457,26 @@ pub trait Store: Send + Sync + 'static {
     fn append_entries(
         &self,
         bundle_id: &str,
+        audit_key: &[u8; 32],
         batch: &[NewEntry],
         now_ms: u64,
         quota_bytes: Option<u64>,
     ) -> Result<AppendOutcome, StoreError>;
+
+    /// Counts one request of the API key `key_id` on `route` against `limit` (a fixed window);
+    /// `Ok(Err(seconds))` when the window is full, with the seconds until it frees up.
+    /// SQLite counts in the process (one process serves it); PostgreSQL counts in the
+    /// database, so a limit holds across every replica.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn count_request(
+        &self,
+        key_id: &str,
+        route: &'static str,
+        limit: RateLimit,
+        now_ms: u64,
+    ) -> Result<Result<(), u64>, StoreError>;
 
     /// Stored entries with `seq > after_seq`, ascending: at most `limit` of them and at most
     /// `max_bytes` of entry JSON in total, but always the first one when there is one (an

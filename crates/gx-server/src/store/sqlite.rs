@@ -15,9 +15,11 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{
     AgentRecord, ApiKeyRecord, ApiKeyRole, AppendOutcome, BundleQuery, BundleRecord, BundleRefresh,
-    BundleStatus, DeveloperRecord, EntryPage, NewEntry, SigningKeyRecord, Store, StoreError,
-    StoredEntry, reconcile,
+    BundleStatus, DeveloperRecord, EntryPage, NewEntry, RefreshOutcome, SigningKeyRecord, Store,
+    StoreError, StoredEntry, reconcile,
 };
+use crate::config::RateLimit;
+use crate::rate_limit::RateLimiter;
 
 /// Schema migrations: entry `i` takes the database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -182,6 +184,8 @@ fn create_private_files(path: &Path) -> Result<(), StoreError> {
 /// A [`Store`] in one SQLite database file (WAL mode, `synchronous=FULL`).
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Rate-limit windows: in memory, since one process serves an SQLite file.
+    limiter: RateLimiter,
 }
 
 impl core::fmt::Debug for SqliteStore {
@@ -207,6 +211,7 @@ impl SqliteStore {
         migrate(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            limiter: RateLimiter::default(),
         })
     }
 
@@ -278,6 +283,21 @@ fn bundle_from_row(r: &Row<'_>) -> rusqlite::Result<BundleRecord> {
         audit_entry_count: r.get(20)?,
         last_sync_at: r.get(21)?,
     })
+}
+
+/// Why a refresh of `b` is refused at `now_ms` (the caller found the refresh did not apply).
+pub(super) fn refusal(b: &BundleRecord, now_ms: u64) -> RefreshOutcome {
+    if b.revoked_at.is_some() {
+        RefreshOutcome::Revoked
+    } else if !b.grant_active {
+        RefreshOutcome::GrantInactive
+    } else if b.status(now_ms) == BundleStatus::Expired {
+        RefreshOutcome::Expired
+    } else {
+        // The row changed between the UPDATE and this read cannot happen under the lock;
+        // report the nearest truth rather than claim success.
+        RefreshOutcome::UnknownBundle
+    }
 }
 
 fn select_bundle(
@@ -459,14 +479,28 @@ impl Store for SqliteStore {
         developer_id: &str,
         bundle_id: &str,
         r: &BundleRefresh,
-    ) -> Result<bool, StoreError> {
-        let conn = self.conn()?;
-        let n = conn.execute(
+        now_ms: u64,
+    ) -> Result<RefreshOutcome, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The state is checked in the UPDATE itself, inside the write lock: a revoke that
+        // committed first makes this refresh change nothing.
+        let n = tx.execute(
             "UPDATE bundles SET token_id = ?1, audit_public_key = ?2, offline_expires_at = ?3, checkpoint_at = ?4
-             WHERE id = ?5 AND developer_id = ?6",
-            params![r.token_id, r.audit_public_key.as_slice(), r.offline_expires_at, r.checkpoint_at, bundle_id, developer_id],
+             WHERE id = ?5 AND developer_id = ?6
+               AND revoked_at IS NULL AND grant_active AND offline_expires_at > ?7",
+            params![r.token_id, r.audit_public_key.as_slice(), r.offline_expires_at, r.checkpoint_at, bundle_id, developer_id, now_ms],
         )?;
-        Ok(n == 1)
+        let outcome = if n == 1 {
+            RefreshOutcome::Refreshed
+        } else {
+            match select_bundle(&tx, developer_id, bundle_id)? {
+                None => RefreshOutcome::UnknownBundle,
+                Some(b) => refusal(&b, now_ms),
+            }
+        };
+        tx.commit()?;
+        Ok(outcome)
     }
 
     fn revoke_bundle(
@@ -504,24 +538,29 @@ impl Store for SqliteStore {
     fn append_entries(
         &self,
         bundle_id: &str,
+        audit_key: &[u8; 32],
         batch: &[NewEntry],
         now_ms: u64,
         quota_bytes: Option<u64>,
     ) -> Result<AppendOutcome, StoreError> {
         let mut conn = self.conn()?;
-        // IMMEDIATE takes SQLite's write lock up front: the read of the tail and the
-        // inserts below see no other writer in between (the protocol's row lock).
+        // IMMEDIATE takes SQLite's write lock up front: the read of the key and the tail
+        // and the inserts below see no other writer in between (the protocol's row lock).
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let owner: Option<(String, u64)> = tx
+        let state: Option<(Vec<u8>, Option<u64>, String, u64)> = tx
             .query_row(
-                "SELECT d.id, d.stored_bytes FROM bundles b JOIN developers d ON d.id = b.developer_id WHERE b.id = ?1",
+                "SELECT b.audit_public_key, b.revoked_at, d.id, d.stored_bytes
+                 FROM bundles b JOIN developers d ON d.id = b.developer_id WHERE b.id = ?1",
                 [bundle_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        let Some((developer_id, used)) = owner else {
+        let Some((key, revoked_at, developer_id, used)) = state else {
             return Ok(AppendOutcome::UnknownBundle);
         };
+        if key.as_slice() != audit_key.as_slice() {
+            return Ok(AppendOutcome::KeyChanged);
+        }
         let tail: Option<(u64, String)> = tx
             .query_row(
                 "SELECT seq, hash FROM audit_entries WHERE bundle_id = ?1 ORDER BY seq DESC LIMIT 1",
@@ -554,7 +593,7 @@ impl Store for SqliteStore {
             return Ok(AppendOutcome::QuotaExceeded { used, quota });
         }
         {
-            let mut insert = tx.prepare(
+            let mut insert = tx.prepare_cached(
                 "INSERT INTO audit_entries (bundle_id, seq, hash, json, synced_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for e in new {
@@ -570,7 +609,20 @@ impl Store for SqliteStore {
             params![new_bytes, developer_id],
         )?;
         tx.commit()?;
-        Ok(AppendOutcome::Accepted { stored: new.len() })
+        Ok(AppendOutcome::Accepted {
+            stored: new.len(),
+            revoked_at,
+        })
+    }
+
+    fn count_request(
+        &self,
+        key_id: &str,
+        route: &'static str,
+        limit: RateLimit,
+        now_ms: u64,
+    ) -> Result<Result<(), u64>, StoreError> {
+        Ok(self.limiter.check(key_id, route, limit, now_ms))
     }
 
     fn entries(

@@ -1,14 +1,13 @@
 //! Starting a server for a test, and writing audit entries the way the TS client does.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use aws_lc_rs::signature::Ed25519KeyPair;
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 use gx_core::UnixTime;
 use gx_server::{
-    InitOptions, InitOutput, ManualClock, RateLimits, RunningServer, Server, ServerConfig, TlsMode,
-    init_db,
+    Database, InitOptions, InitOutput, ManualClock, RateLimits, RunningServer, Server,
+    ServerConfig, Store, TlsMode, init_db,
 };
 use hyper::StatusCode;
 use serde_json::{Value, json};
@@ -18,10 +17,34 @@ use crate::client::Client;
 
 pub(crate) const SCOPES: &[&str] = &["read:contacts", "write:calendar", "read:calendar"];
 
+/// Which backend a test binary runs its tests against (each binary's root says).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code, reason = "each test binary constructs one of the two")]
+pub(crate) enum Backend {
+    /// A file in the test's temporary directory.
+    Sqlite,
+    /// A fresh database in the binary's PostgreSQL cluster (see `pg`).
+    Postgres,
+}
+
+/// A new, empty database of this binary's backend.
+///
+/// Without PostgreSQL (outside CI) the PostgreSQL binary has nothing to test: the first
+/// test to ask ends the process with success, after `pg` has said why on stderr.
+pub(crate) fn fresh_database(dir: &std::path::Path) -> Database {
+    match crate::BACKEND {
+        Backend::Sqlite => Database::Sqlite(dir.join("gx.db")),
+        Backend::Postgres => match crate::pg::fresh_database() {
+            Some(db) => db,
+            None => std::process::exit(0),
+        },
+    }
+}
+
 pub(crate) struct TestServer {
     pub(crate) server: RunningServer,
     pub(crate) dir: TempDir,
-    pub(crate) db: PathBuf,
+    pub(crate) db: Database,
     pub(crate) tenant: InitOutput,
     pub(crate) clock: ManualClock,
     pub(crate) client: Client,
@@ -48,7 +71,7 @@ pub(crate) async fn start_configured(
     tweak: impl Fn(&mut ServerConfig),
 ) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("gx.db");
+    let db = fresh_database(dir.path());
     let tenant = init_db(
         &db,
         InitOptions {
@@ -71,8 +94,8 @@ pub(crate) async fn start_configured(
     }
 }
 
-async fn launch(
-    db: &std::path::Path,
+pub(crate) async fn launch(
+    db: &Database,
     clock: &ManualClock,
     limits: RateLimits,
     key: &str,
@@ -82,7 +105,7 @@ async fn launch(
 
 /// Starts a server on `db` (another replica, when one already runs there).
 pub(crate) async fn launch_with(
-    db: &std::path::Path,
+    db: &Database,
     clock: &ManualClock,
     limits: RateLimits,
     key: &str,
@@ -103,6 +126,11 @@ pub(crate) async fn launch_with(
 }
 
 impl TestServer {
+    /// A second handle on the server's database, as an operator's tool would open it.
+    pub(crate) fn store(&self) -> Arc<dyn Store> {
+        self.db.open().unwrap()
+    }
+
     /// Stops the server and starts a new one on the same database.
     pub(crate) async fn restart(self) -> Self {
         let Self {
