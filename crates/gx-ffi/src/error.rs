@@ -340,11 +340,10 @@ mod tests {
 
     #[test]
     fn code_str_of_any_integer_is_a_string() {
-        // SAFETY: gx_error_code_str returns a static NUL-terminated string.
         let s = |c| {
-            unsafe { CStr::from_ptr(gx_error_code_str(c)) }
-                .to_str()
-                .unwrap()
+            // SAFETY: gx_error_code_str returns a static NUL-terminated string.
+            let text = unsafe { CStr::from_ptr(gx_error_code_str(c)) };
+            text.to_str().unwrap()
         };
         assert_eq!(s(0), "OK");
         assert_eq!(s(108), "TOKEN_EXPIRED");

@@ -344,6 +344,9 @@ pub unsafe extern "C" fn gx_grant_enforce_scopes(
         if scopes.is_null() {
             return Err(GxError::NullArgument);
         }
+        if count > isize::MAX as usize / core::mem::size_of::<GxStr>() {
+            return Err(GxError::InvalidArgument);
+        }
         // SAFETY: `count` valid elements per the caller's contract.
         let wanted = unsafe { core::slice::from_raw_parts(scopes, count) };
         for w in wanted {
