@@ -344,7 +344,7 @@ pub unsafe extern "C" fn gx_grant_enforce_scopes(
         if scopes.is_null() {
             return Err(GxError::NullArgument);
         }
-        if count > isize::MAX as usize / core::mem::size_of::<GxStr>() {
+        if count > isize::MAX as usize / size_of::<GxStr>() {
             return Err(GxError::InvalidArgument);
         }
         // SAFETY: `count` valid elements per the caller's contract.
