@@ -410,7 +410,8 @@ gx_error gx_heap_init(uint8_t *buf,
                       size_t len);
 
 // The most arena bytes in use at any one time since `gx_heap_init` (as the allocator
-// counts them: rounded to its block size). 0 without the `arena` feature.
+// counts them: rounded to its block size). 0 without the `arena` feature. Takes and
+// keeps nothing; thread-safe.
 // Size the arena from this figure, measured on the target with its own key sets.
 size_t gx_heap_peak(void);
 
@@ -447,13 +448,14 @@ gx_error gx_jwks_parse(struct gx_jwks *jwks,
 void gx_jwks_free(struct gx_jwks *jwks);
 
 // How many usable RS256 keys the snapshot holds; 0 for NULL or empty storage.
+// Reads `jwks` during the call only.
 //
 // # Safety
 // `jwks` is NULL or points to `gx_jwks` storage (zeroed, or set up by `gx_jwks_parse`).
 size_t gx_jwks_usable_keys(const struct gx_jwks *jwks);
 
 // The defaults: 30 s of skew, no required scopes, no depth limit, any issuer and
-// audience. Returned by value; nothing to free.
+// audience. Returned by value (it points nowhere); nothing to free.
 struct gx_verify_options gx_verify_options_default(void);
 
 // Verifies the grant token `token` (compact JWS text, `token_len` bytes) at `now_ms`
@@ -535,7 +537,10 @@ gx_error gx_signing_key_from_pkcs8_pem(const uint8_t *pem,
                                        size_t pem_len,
                                        struct gx_signing_key *out);
 
-// The public half of a signing key, into `out` (caller storage). Returns `GX_ERROR_OK`,
+// The public half of a signing key, into `out`.
+//
+// Ownership: `key` is read during the call; `out` is caller storage, written on
+// `GX_ERROR_OK`, and keeps no reference to `key`. Returns `GX_ERROR_OK`,
 // `GX_ERROR_NULL_ARGUMENT` or `GX_ERROR_NOT_INITIALIZED`.
 //
 // # Safety
@@ -652,18 +657,23 @@ gx_error gx_chain_push_jsonl(struct gx_chain *chain,
                              const uint8_t *jsonl,
                              size_t len);
 
-// The chain's first break, into `out` (caller storage): `true` when there is one,
-// `false` (and `out` untouched) when the chain is intact so far or `chain` is NULL or
-// not set up.
+// The chain's first break, into `out`: `true` when there is one, `false` (and `out`
+// untouched) when the chain is intact so far or `chain` is NULL or not set up.
+//
+// Ownership: `chain` is read during the call; `out` is caller storage (a plain value,
+// nothing in it points anywhere).
 //
 // # Safety
 // `chain` as for `gx_chain_push_line`; `out` is NULL or writable.
 bool gx_chain_first_break(struct gx_chain *chain,
                           struct gx_chain_break *out);
 
-// Ends verification: `GX_ERROR_OK` with the head of the verified chain in `out` (caller
-// storage; where to resume next time), or the first break's code (see
-// `gx_chain_first_break` for its position). The chain may still be pushed to after.
+// Ends verification: `GX_ERROR_OK` with the head of the verified chain in `out` (where to
+// resume next time), or the first break's code (see `gx_chain_first_break` for its
+// position). The chain may still be pushed to after.
+//
+// Ownership: `chain` is read during the call; `out` is caller storage, written on
+// `GX_ERROR_OK` (a plain value, nothing in it points anywhere).
 //
 // # Safety
 // `chain` as for `gx_chain_push_line`; `out` is NULL or writable.

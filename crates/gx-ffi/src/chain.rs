@@ -184,9 +184,11 @@ pub unsafe extern "C" fn gx_chain_push_jsonl(
     })())
 }
 
-/// The chain's first break, into `out` (caller storage): `true` when there is one,
-/// `false` (and `out` untouched) when the chain is intact so far or `chain` is NULL or
-/// not set up.
+/// The chain's first break, into `out`: `true` when there is one, `false` (and `out`
+/// untouched) when the chain is intact so far or `chain` is NULL or not set up.
+///
+/// Ownership: `chain` is read during the call; `out` is caller storage (a plain value,
+/// nothing in it points anywhere).
 ///
 /// # Safety
 /// `chain` as for `gx_chain_push_line`; `out` is NULL or writable.
@@ -213,9 +215,12 @@ pub unsafe extern "C" fn gx_chain_first_break(chain: *mut GxChain, out: *mut GxC
     }
 }
 
-/// Ends verification: `GX_ERROR_OK` with the head of the verified chain in `out` (caller
-/// storage; where to resume next time), or the first break's code (see
-/// `gx_chain_first_break` for its position). The chain may still be pushed to after.
+/// Ends verification: `GX_ERROR_OK` with the head of the verified chain in `out` (where to
+/// resume next time), or the first break's code (see `gx_chain_first_break` for its
+/// position). The chain may still be pushed to after.
+///
+/// Ownership: `chain` is read during the call; `out` is caller storage, written on
+/// `GX_ERROR_OK` (a plain value, nothing in it points anywhere).
 ///
 /// # Safety
 /// `chain` as for `gx_chain_push_line`; `out` is NULL or writable.

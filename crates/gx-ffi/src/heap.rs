@@ -161,7 +161,8 @@ pub unsafe extern "C" fn gx_heap_init(buf: *mut u8, len: usize) -> GxError {
 }
 
 /// The most arena bytes in use at any one time since `gx_heap_init` (as the allocator
-/// counts them: rounded to its block size). 0 without the `arena` feature.
+/// counts them: rounded to its block size). 0 without the `arena` feature. Takes and
+/// keeps nothing; thread-safe.
 /// Size the arena from this figure, measured on the target with its own key sets.
 #[unsafe(no_mangle)]
 pub extern "C" fn gx_heap_peak() -> usize {

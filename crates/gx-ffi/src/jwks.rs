@@ -142,6 +142,7 @@ pub unsafe extern "C" fn gx_jwks_free(jwks: *mut GxJwks) {
 }
 
 /// How many usable RS256 keys the snapshot holds; 0 for NULL or empty storage.
+/// Reads `jwks` during the call only.
 ///
 /// # Safety
 /// `jwks` is NULL or points to `gx_jwks` storage (zeroed, or set up by `gx_jwks_parse`).

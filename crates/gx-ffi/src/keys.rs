@@ -165,7 +165,10 @@ pub unsafe extern "C" fn gx_signing_key_from_pkcs8_pem(
     })())
 }
 
-/// The public half of a signing key, into `out` (caller storage). Returns `GX_ERROR_OK`,
+/// The public half of a signing key, into `out`.
+///
+/// Ownership: `key` is read during the call; `out` is caller storage, written on
+/// `GX_ERROR_OK`, and keeps no reference to `key`. Returns `GX_ERROR_OK`,
 /// `GX_ERROR_NULL_ARGUMENT` or `GX_ERROR_NOT_INITIALIZED`.
 ///
 /// # Safety

@@ -111,7 +111,7 @@ pub struct GxGrant {
 }
 
 /// The defaults: 30 s of skew, no required scopes, no depth limit, any issuer and
-/// audience. Returned by value; nothing to free.
+/// audience. Returned by value (it points nowhere); nothing to free.
 #[unsafe(no_mangle)]
 pub extern "C" fn gx_verify_options_default() -> GxVerifyOptions {
     GxVerifyOptions {
