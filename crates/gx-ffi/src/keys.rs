@@ -82,6 +82,21 @@ pub(crate) unsafe fn verifying<'a>(
     Ok(unsafe { &(*key.cast::<VerifyingSlot>()).key })
 }
 
+/// A key from PEM text at `pem`, read by gx-core's `parse`.
+///
+/// # Safety
+/// `pem` is readable for `len` bytes.
+unsafe fn from_pem<K>(
+    pem: *const u8,
+    len: usize,
+    parse: fn(&str) -> Result<K, gx_core::audit::KeyError>,
+) -> Result<K, GxError> {
+    // SAFETY: per the caller's contract.
+    let pem = unsafe { bytes(pem, len) }?;
+    let pem = core::str::from_utf8(pem).map_err(|_| GxError::InvalidArgument)?;
+    parse(pem).map_err(|e| GxError::from_code(e.code()))
+}
+
 /// Writes a signing key into `out`.
 ///
 /// # Safety
@@ -156,9 +171,7 @@ pub unsafe extern "C" fn gx_signing_key_from_pkcs8_pem(
             return Err(GxError::NullArgument);
         }
         // SAFETY: per the caller's contract.
-        let pem = unsafe { bytes(pem, pem_len) }?;
-        let pem = core::str::from_utf8(pem).map_err(|_| GxError::InvalidArgument)?;
-        let key = AuditSigningKey::from_pkcs8_pem(pem).map_err(|e| GxError::from_code(e.code()))?;
+        let key = unsafe { from_pem(pem, pem_len, AuditSigningKey::from_pkcs8_pem) }?;
         // SAFETY: `out` is non-NULL and writable.
         unsafe { put_signing(out, key) };
         Ok(())
@@ -258,10 +271,7 @@ pub unsafe extern "C" fn gx_verifying_key_from_spki_pem(
             return Err(GxError::NullArgument);
         }
         // SAFETY: per the caller's contract.
-        let pem = unsafe { bytes(pem, pem_len) }?;
-        let pem = core::str::from_utf8(pem).map_err(|_| GxError::InvalidArgument)?;
-        let key =
-            AuditVerifyingKey::from_spki_pem(pem).map_err(|e| GxError::from_code(e.code()))?;
+        let key = unsafe { from_pem(pem, pem_len, AuditVerifyingKey::from_spki_pem) }?;
         // SAFETY: `out` is non-NULL and writable.
         unsafe { put_verifying(out, key) };
         Ok(())
