@@ -57,23 +57,34 @@ fn c_compiler() -> Option<String> {
 fn static_library() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     // <target>/<profile>/deps/c_api-<hash>
-    let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
     let target_dir = profile_dir.parent().unwrap().to_owned();
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root())
         .args(["build", "-p", "gx-ffi", "--features", "arena"])
-        .env("CARGO_TARGET_DIR", &target_dir);
+        .args(["--message-format", "json-render-diagnostics"])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .stderr(std::process::Stdio::inherit());
     if release {
         cmd.arg("--release");
     }
-    let status = cmd.status().unwrap();
+    let out = cmd.output().unwrap();
     assert!(
-        status.success(),
+        out.status.success(),
         "cargo build -p gx-ffi --features arena failed"
     );
-    let lib = profile_dir.join("libgx_ffi.a");
+    // The archive this build made (the copy at <profile>/libgx_ffi.a may be another
+    // feature set's, from the `cargo test` build itself).
+    let lib = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "gx_ffi")
+        .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
+        .filter_map(|f| f.as_str().map(PathBuf::from))
+        .find(|f| f.extension().is_some_and(|e| e == "a"))
+        .expect("cargo reported no libgx_ffi.a");
     assert!(lib.is_file(), "{} missing", lib.display());
     lib
 }
