@@ -11,7 +11,9 @@
  *
  * Errors: every function that can fail returns a gx_error; GX_ERROR_OK is 0, and
  * gx_error_code_str() gives the protocol's code string ("TOKEN_EXPIRED", "SEQ_GAP").
- * No function panics or aborts on any input.
+ * No function panics on any input. The one way to end the program is to give the
+ * library too small an arena: running out inside the RSA arithmetic calls abort() (see
+ * gx_heap_init and gx_heap_peak).
  *
  * Threads: functions on different storage may run concurrently; one piece of storage
  * (a gx_jwks being parsed, a gx_chain) must not be used by two threads at once.
@@ -398,6 +400,11 @@ const char *gx_error_code_str(int32_t code);
 // Ownership: the memory belongs to the library from this call until the program ends;
 // the caller must never read, write or free it again (a `static` array is the usual
 // choice). Any alignment is fine. Thread-safe.
+//
+// Size: each usable RSA-2048 key of a parsed `gx_jwks` holds about 1 KiB, and a
+// verification about 5.5 KiB more while it runs (6.6 KiB at peak on a Cortex-M4 with
+// one key). If the arena runs out inside the RSA arithmetic the program ends in
+// `abort()`: that cannot be returned as an error code. Measure with `gx_heap_peak`.
 //
 // Returns `GX_ERROR_OK`; `GX_ERROR_NULL_ARGUMENT` for a NULL `buf`; `GX_ERROR_HEAP_TOO_SMALL`
 // below `GX_HEAP_MIN_LEN` bytes; `GX_ERROR_HEAP_ALREADY_INITIALIZED` on a second call;
