@@ -22,11 +22,12 @@
 )]
 mod pg;
 
+use core::time::Duration;
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};

@@ -11,11 +11,11 @@
 //! Without either, the PostgreSQL tests are skipped with a message saying why, except in
 //! CI (`CI=true`), where that is a failure.
 
+use core::sync::atomic::{AtomicU32, Ordering};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use gx_server::Database;
 
