@@ -631,6 +631,36 @@ pub struct EntryPage {
     pub more: bool,
 }
 
+impl EntryPage {
+    /// Fills a page from `rows` (ascending `seq`, the query asked for `limit + 1`): at most
+    /// `limit` entries and `max_bytes` of their JSON, but at least one; `more` when a row
+    /// was left over. Rows are taken one at a time, so a lazy iterator is never drained
+    /// past the page. Both backends page through it, so their pages are the same.
+    ///
+    /// # Errors
+    /// The first error `rows` yields.
+    pub(crate) fn fill<E>(
+        rows: impl IntoIterator<Item = Result<StoredEntry, E>>,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<Self, E> {
+        let mut page = Self::default();
+        let mut bytes = 0usize;
+        for row in rows {
+            let entry = row?;
+            let full = page.entries.len() >= limit as usize
+                || (!page.entries.is_empty() && bytes.saturating_add(entry.json.len()) > max_bytes);
+            if full {
+                page.more = true;
+                break;
+            }
+            bytes = bytes.saturating_add(entry.json.len());
+            page.entries.push(entry);
+        }
+        Ok(page)
+    }
+}
+
 impl fmt::Debug for dyn Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Store")

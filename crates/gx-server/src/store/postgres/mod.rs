@@ -583,25 +583,15 @@ impl Store for PgStore {
                     &[&id, &int(after_seq), &(i64::from(limit) + 1)],
                 )
                 .await?;
-            let mut page = EntryPage::default();
-            let mut bytes = 0usize;
-            for r in &rows {
-                let json: String = r.try_get(2)?;
-                let full = page.entries.len() >= limit as usize
-                    || (!page.entries.is_empty() && bytes.saturating_add(json.len()) > max_bytes);
-                if full {
-                    page.more = true;
-                    break;
-                }
-                bytes = bytes.saturating_add(json.len());
-                page.entries.push(StoredEntry {
+            let entries = rows.iter().map(|r| {
+                Ok::<_, StoreError>(StoredEntry {
                     seq: uint(r.try_get(0)?)?,
                     hash: r.try_get(1)?,
-                    json,
+                    json: r.try_get(2)?,
                     synced_at: uint(r.try_get(3)?)?,
-                });
-            }
-            Ok(page)
+                })
+            });
+            EntryPage::fill(entries, limit, max_bytes)
         })
     }
 
