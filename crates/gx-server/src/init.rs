@@ -111,23 +111,26 @@ pub fn init_db_with_kek(
     init_db_at(&db.into(), options, &SystemClock, kek)
 }
 
-/// Opens a database only if `init` created it: a missing SQLite file is not created, and a
-/// database without a developer (or at an older schema) is refused.
+/// Opens the database only if `init` created it: a missing SQLite file is not created, a
+/// PostgreSQL database must be at this build's schema version, and a database without a
+/// developer is refused.
 ///
 /// # Errors
 /// [`ServerError::NotInitialised`], or the store's errors.
-pub fn open_initialised(db: impl Into<Database>) -> Result<Arc<dyn Store>, ServerError> {
-    let db = db.into();
+pub fn open_initialised(db: &Database) -> Result<Arc<dyn Store>, ServerError> {
     let not_initialised = || ServerError::NotInitialised(db.describe().into());
-    if let Database::Sqlite(path) = &db
-        && !path.exists()
-    {
-        return Err(not_initialised());
-    }
-    let store = match db.open() {
-        Ok(store) => store,
-        Err(StoreError::NotInitialised) => return Err(not_initialised()),
-        Err(e) => return Err(e.into()),
+    let store: Arc<dyn Store> = match db {
+        Database::Sqlite(path) => {
+            if !path.exists() {
+                return Err(not_initialised());
+            }
+            Arc::new(SqliteStore::open(path)?)
+        }
+        Database::Postgres(url) => match PgStore::open(url) {
+            Ok(store) => Arc::new(store),
+            Err(StoreError::NotInitialised) => return Err(not_initialised()),
+            Err(e) => return Err(e.into()),
+        },
     };
     if !store.is_initialised()? {
         return Err(not_initialised());
@@ -219,8 +222,7 @@ pub(crate) fn init_db_at(
     })
 }
 
-/// Opens the SQLite file for `init`, replacing an initialised one when `force`. The
-/// store creates the files with mode 0600 before writing to them.
+/// Opens the SQLite file for `init`, replacing an initialised one when `force`.
 fn open_sqlite(path: &Path, force: bool) -> Result<SqliteStore, ServerError> {
     if path.exists() {
         let initialised = SqliteStore::open(path)?.is_initialised()?;
@@ -305,9 +307,19 @@ mod tests {
     fn run_refuses_an_uninitialised_database_and_creates_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("new.db");
-        assert_eq!(open_initialised(&db).unwrap_err().code(), "NOT_INITIALISED");
+        assert_eq!(
+            open_initialised(&Database::Sqlite(db.clone()))
+                .unwrap_err()
+                .code(),
+            "NOT_INITIALISED"
+        );
         assert!(!db.exists());
         SqliteStore::open(&db).unwrap();
-        assert_eq!(open_initialised(&db).unwrap_err().code(), "NOT_INITIALISED");
+        assert_eq!(
+            open_initialised(&Database::Sqlite(db.clone()))
+                .unwrap_err()
+                .code(),
+            "NOT_INITIALISED"
+        );
     }
 }

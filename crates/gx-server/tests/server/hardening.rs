@@ -408,7 +408,7 @@ async fn the_bearer_scheme_is_case_insensitive() {
 #[tokio::test]
 async fn debug_output_holds_no_api_key_hash() {
     let t = start_configured(RateLimits::default(), |_| {}).await;
-    // A rate-limited request puts the key into the limiter's table.
+    // A rate-limited request puts the key into the limiter's table (in the store).
     t.create_bundle().await;
     let hash: String = aws_lc_rs::digest::digest(
         &aws_lc_rs::digest::SHA256,

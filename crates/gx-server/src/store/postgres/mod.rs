@@ -104,6 +104,48 @@ const BUNDLE_COLUMNS: &str = "id, developer_id, agent_id, agent_did, grant_id, u
     device_id, device_platform, token_id, audit_public_key, offline_expires_at, checkpoint_at, created_at,
     revoked_at, revoked_by, grant_revoked, grant_active, audit_entry_count, last_sync_at";
 
+/// The columns of `api_keys`, in [`api_key_from_row`]'s order.
+const API_KEY_COLUMNS: &str =
+    "id, developer_id, key_sha256, label, role, created_at, expires_at, revoked_at";
+
+fn api_key_from_row(r: &Row) -> Result<ApiKeyRecord, StoreError> {
+    let role: String = r.try_get(4)?;
+    Ok(ApiKeyRecord {
+        id: r.try_get(0)?,
+        developer_id: r.try_get(1)?,
+        key_sha256: r.try_get(2)?,
+        label: r.try_get(3)?,
+        role: ApiKeyRole::parse(&role).ok_or(StoreError::Corrupt("unknown API key role"))?,
+        created_at: uint(r.try_get(5)?)?,
+        expires_at: opt_uint(r.try_get(6)?)?,
+        revoked_at: opt_uint(r.try_get(7)?)?,
+    })
+}
+
+async fn insert_api_key(
+    client: &impl tokio_postgres::GenericClient,
+    k: &ApiKeyRecord,
+) -> Result<(), StoreError> {
+    client
+        .execute(
+            &format!(
+                "INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            ),
+            &[
+                &k.id,
+                &k.developer_id,
+                &k.key_sha256,
+                &k.label,
+                &k.role.as_str(),
+                &int(k.created_at),
+                &k.expires_at.map(int),
+                &k.revoked_at.map(int),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
 fn bundle_from_row(r: &Row) -> Result<BundleRecord, StoreError> {
     let key: Vec<u8> = r.try_get(12)?;
     let audit_public_key = <[u8; 32]>::try_from(key.as_slice())
@@ -231,13 +273,12 @@ impl Store for PgStore {
         self.run(|pool| async move {
             let mut client = pool.get().await?;
             let tx = client.transaction().await?;
-            let at = int(developer.created_at);
             tx.execute(
                 "INSERT INTO developers (id, created_at) VALUES ($1, $2)",
-                &[&developer.id, &at],
+                &[&developer.id, &int(developer.created_at)],
             )
             .await?;
-            insert_api_key(&tx, &key).await?;
+            insert_api_key(&*tx, &key).await?;
             tx.execute(
                 "INSERT INTO agents (id, developer_id, did, scopes, created_at) VALUES ($1, $2, $3, $4, $5)",
                 &[&agent.id, &agent.developer_id, &agent.did, &agent.scopes, &int(agent.created_at)],
@@ -302,8 +343,8 @@ impl Store for PgStore {
         self.run(|pool| async move {
             let mut client = pool.get().await?;
             let tx = client.transaction().await?;
-            // Two replicas rotating at once take turns: the second sees the first's key as
-            // current and adds none.
+            // Replicas rotating at once take turns here; the second sees the first's key
+            // as current and adds nothing.
             tx.batch_execute("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE")
                 .await?;
             let current: Option<String> = tx
@@ -528,12 +569,12 @@ impl Store for PgStore {
 
     fn count_request(
         &self,
-        key_id: &str,
+        key_sha256: &str,
         route: &'static str,
         limit: RateLimit,
         now_ms: u64,
     ) -> Result<Result<(), u64>, StoreError> {
-        let key = key_id.to_owned();
+        let key = key_sha256.to_owned();
         let window = int(u64::try_from(limit.window.as_millis())
             .unwrap_or(u64::MAX)
             .max(1));
@@ -573,29 +614,40 @@ impl Store for PgStore {
         let id = bundle_id.to_owned();
         self.run(move |pool| async move {
             let client = pool.get().await?;
-            // Rows arrive one at a time (a portal would bound them further; `limit + 1`
-            // rows of at most one entry each is the bound here, and the budget stops the
-            // page early).
+            // One row more than asked for tells whether another page follows; rows stream
+            // in as the page fills, so a page never holds more than its budget.
+            let (after, rows_wanted) = (int(after_seq), i64::from(limit) + 1);
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+                [&id, &after, &rows_wanted];
             let rows = client
-                .query(
+                .query_raw(
                     "SELECT seq, hash, json, synced_at FROM audit_entries
                      WHERE bundle_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-                    &[&id, &int(after_seq), &(i64::from(limit) + 1)],
+                    params,
                 )
                 .await?;
-            let entries = rows.iter().map(|r| {
-                Ok::<_, StoreError>(StoredEntry {
+            let mut rows = core::pin::pin!(rows);
+            let mut page = EntryPage::default();
+            let mut bytes = 0usize;
+            while let Some(r) = next_row(rows.as_mut()).await? {
+                let json: String = r.try_get(2)?;
+                let full = page.entries.len() >= limit as usize
+                    || (!page.entries.is_empty() && bytes.saturating_add(json.len()) > max_bytes);
+                if full {
+                    page.more = true;
+                    break;
+                }
+                bytes = bytes.saturating_add(json.len());
+                page.entries.push(StoredEntry {
                     seq: uint(r.try_get(0)?)?,
                     hash: r.try_get(1)?,
-                    json: r.try_get(2)?,
+                    json,
                     synced_at: uint(r.try_get(3)?)?,
-                })
-            });
-            EntryPage::fill(entries, limit, max_bytes)
+                });
+            }
+            Ok(page)
         })
     }
-
-    // API keys and the signing-key lifecycle (schema v2).
 
     fn api_key(&self, key_sha256: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
         let key = key_sha256.to_owned();
@@ -606,11 +658,8 @@ impl Store for PgStore {
                     "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_sha256 = $1"
                 ))
                 .await?;
-            client
-                .query_opt(&stmt, &[&key])
-                .await?
-                .map(|r| api_key_from_row(&r))
-                .transpose()
+            let row = client.query_opt(&stmt, &[&key]).await?;
+            row.as_ref().map(api_key_from_row).transpose()
         })
     }
 
@@ -618,7 +667,7 @@ impl Store for PgStore {
         let key = key.clone();
         self.run(|pool| async move {
             let client = pool.get().await?;
-            insert_api_key(&client, &key).await
+            insert_api_key(&**client, &key).await
         })
     }
 
@@ -643,7 +692,7 @@ impl Store for PgStore {
         let id = key_id.to_owned();
         self.run(move |pool| async move {
             let client = pool.get().await?;
-            client
+            let row = client
                 .query_opt(
                     &format!(
                         "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2
@@ -651,9 +700,8 @@ impl Store for PgStore {
                     ),
                     &[&int(now_ms), &id],
                 )
-                .await?
-                .map(|r| api_key_from_row(&r))
-                .transpose()
+                .await?;
+            row.as_ref().map(api_key_from_row).transpose()
         })
     }
 
@@ -678,16 +726,16 @@ impl Store for PgStore {
     }
 
     fn reseal_signing_key(&self, kid: &str, private_key: &[u8]) -> Result<bool, StoreError> {
-        let (kid, private_key) = (
+        let (kid, key) = (
             kid.to_owned(),
             zeroize::Zeroizing::new(private_key.to_vec()),
         );
-        self.run(move |pool| async move {
+        self.run(|pool| async move {
             let client = pool.get().await?;
             let n = client
                 .execute(
                     "UPDATE signing_keys SET pkcs8 = $1 WHERE kid = $2",
-                    &[&private_key.as_slice(), &kid],
+                    &[&key.as_slice(), &kid],
                 )
                 .await?;
             Ok(n == 1)
@@ -708,46 +756,14 @@ impl Store for PgStore {
     }
 }
 
-/// The columns of `api_keys`, in [`api_key_from_row`]'s order.
-const API_KEY_COLUMNS: &str =
-    "id, developer_id, key_sha256, label, role, created_at, expires_at, revoked_at";
-
-fn api_key_from_row(r: &Row) -> Result<ApiKeyRecord, StoreError> {
-    let role: String = r.try_get(4)?;
-    Ok(ApiKeyRecord {
-        id: r.try_get(0)?,
-        developer_id: r.try_get(1)?,
-        key_sha256: r.try_get(2)?,
-        label: r.try_get(3)?,
-        role: ApiKeyRole::parse(&role).ok_or(StoreError::Corrupt("unknown API key role"))?,
-        created_at: uint(r.try_get(5)?)?,
-        expires_at: opt_uint(r.try_get(6)?)?,
-        revoked_at: opt_uint(r.try_get(7)?)?,
-    })
-}
-
-async fn insert_api_key(
-    client: &impl deadpool_postgres::GenericClient,
-    k: &ApiKeyRecord,
-) -> Result<(), StoreError> {
-    client
-        .execute(
-            &format!(
-                "INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            ),
-            &[
-                &k.id,
-                &k.developer_id,
-                &k.key_sha256,
-                &k.label,
-                &k.role.as_str(),
-                &int(k.created_at),
-                &k.expires_at.map(int),
-                &k.revoked_at.map(int),
-            ],
-        )
-        .await?;
-    Ok(())
+/// The next row of a streamed query.
+async fn next_row(
+    mut rows: core::pin::Pin<&mut tokio_postgres::RowStream>,
+) -> Result<Option<Row>, StoreError> {
+    core::future::poll_fn(|cx| futures_core::Stream::poll_next(rows.as_mut(), cx))
+        .await
+        .transpose()
+        .map_err(StoreError::from)
 }
 
 /// The append transaction: lock the bundle row, compare, insert, move the head, commit.
@@ -805,9 +821,8 @@ async fn append(
     let new = batch.get(first_new..).unwrap_or_default();
     let new_bytes: u64 = new.iter().map(|e| e.json.len() as u64).sum();
     if new_bytes > 0 {
-        // The developer's row lock serialises the quota check of concurrent appends to
-        // any of its bundles, in every replica (bundle row first, then developer row,
-        // always in that order).
+        // The developer's row is locked too, so concurrent batches of one developer (on
+        // any replica) cannot overshoot the quota together.
         let row = tx
             .query_one(
                 "SELECT stored_bytes FROM developers WHERE id = $1 FOR UPDATE",
@@ -821,8 +836,8 @@ async fn append(
             return Ok(AppendOutcome::QuotaExceeded { used, quota });
         }
         tx.execute(
-            "UPDATE developers SET stored_bytes = stored_bytes + $2 WHERE id = $1",
-            &[&developer_id, &int(new_bytes)],
+            "UPDATE developers SET stored_bytes = stored_bytes + $1 WHERE id = $2",
+            &[&int(new_bytes), &developer_id],
         )
         .await?;
     }

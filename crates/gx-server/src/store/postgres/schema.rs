@@ -11,7 +11,8 @@ const MIGRATION_LOCK: i64 = 0x6778_7365_7276; // "gxserv"
 
 /// Schema migrations: entry `i` takes the database from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
-    // v1: tenants, keys, bundles (with their chain head), audit chains, rate-limit windows.
+    // v1: tenants, keys, bundles (with their chain head), audit chains, rate-limit windows
+    // (the rate-limit key is the API key's id from v2 on).
     "CREATE TABLE developers (
         id TEXT PRIMARY KEY,
         created_at BIGINT NOT NULL
@@ -77,11 +78,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
         count BIGINT NOT NULL,
         PRIMARY KEY (key_sha256, route)
     );",
-    // v2 (the same as SQLite's v2): several API keys per developer, each with an id,
-    // label, role, expiry and revocation (the v1 key becomes an admin key); per-developer
-    // stored bytes for the storage quota. Rate-limit windows are keyed by key id from now.
+    // v2: several API keys per developer (id, label, role, expiry, revocation), and the
+    // bytes each developer stores, for the storage quota.
     "ALTER TABLE api_keys RENAME TO api_keys_v1;
-    ALTER INDEX api_keys_pkey RENAME TO api_keys_v1_pkey;
     CREATE TABLE api_keys (
         id TEXT PRIMARY KEY,
         key_sha256 TEXT NOT NULL UNIQUE,
@@ -96,7 +95,6 @@ pub(super) const MIGRATIONS: &[&str] = &[
         SELECT 'key_' || upper(substr(key_sha256, 1, 26)), key_sha256, developer_id, 'initial', 'admin', created_at
         FROM api_keys_v1;
     DROP TABLE api_keys_v1;
-    DELETE FROM rate_windows;
     ALTER TABLE developers ADD COLUMN stored_bytes BIGINT NOT NULL DEFAULT 0;
     UPDATE developers SET stored_bytes = (
         SELECT COALESCE(SUM(octet_length(e.json)), 0)
