@@ -635,7 +635,7 @@ impl EntryPage {
     /// Fills a page from `rows` (ascending `seq`, the query asked for `limit + 1`): at most
     /// `limit` entries and `max_bytes` of their JSON, but at least one; `more` when a row
     /// was left over. Rows are taken one at a time, so a lazy iterator is never drained
-    /// past the page. Both backends page through it, so their pages are the same.
+    /// past the page. PostgreSQL's streamed page applies the same rule.
     ///
     /// # Errors
     /// The first error `rows` yields.
