@@ -10,5 +10,6 @@ mod sync {
     pub(crate) mod harness;
     mod proxy;
     mod refresh;
+    mod refresh_faults;
     mod revocation;
 }
