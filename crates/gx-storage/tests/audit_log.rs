@@ -7,6 +7,7 @@ mod audit_log {
     mod child;
     mod concurrency;
     mod crash;
+    mod files;
     mod lock;
     mod peers;
     mod rotation;
