@@ -41,7 +41,7 @@ pub use gx_core::audit::{
 };
 pub use log::{
     AppendHold, AuditLog, AuditLogConfig, EntryFields, FsyncPolicy, LogEntries, LogError,
-    LogFormat, LogRecord, MAX_ENTRY_BYTES, MAX_HOLD_WAIT, RepairReport, TailKind, VerifyReport,
-    verify_log, verify_log_as,
+    LogFormat, LogRecord, MAX_ENTRY_BYTES, MAX_HOLD_WAIT, RepairReport, SyncLog, TailKind,
+    VerifyReport, verify_log, verify_log_as,
 };
 pub use time_floor::{TimeFloor, TimeFloorError};

@@ -11,4 +11,5 @@ mod sync {
     mod proxy;
     mod refresh;
     mod revocation;
+    mod unlocked;
 }

@@ -20,6 +20,7 @@ mod record;
 mod recover;
 mod repair;
 mod segment;
+mod sync_log;
 mod verify;
 mod writer;
 
@@ -29,5 +30,6 @@ pub(crate) use open::open_read;
 pub use reader::LogEntries;
 pub use record::{EntryFields, LogRecord, MAX_ENTRY_BYTES};
 pub use repair::{RepairReport, TailKind};
+pub use sync_log::SyncLog;
 pub use verify::{LogFormat, VerifyReport, verify_log, verify_log_as};
 pub use writer::{AppendHold, AuditLog, MAX_HOLD_WAIT};

@@ -94,7 +94,7 @@ fn append_loop(path: PathBuf, policy: FsyncPolicy, seed: u64) {
 /// holds the lock until its stdin closes. Waits at most 200 ms for the lock.
 fn hold(path: PathBuf, n: u64) {
     let config = AuditLogConfig::new(FsyncPolicy::EveryEntry)
-        .with_lock_timeout(std::time::Duration::from_millis(200));
+        .with_lock_timeout(core::time::Duration::from_millis(200));
     match AuditLog::open(&path, key(), config) {
         Ok(log) => {
             println!("OPEN {}", log.last_seq());
