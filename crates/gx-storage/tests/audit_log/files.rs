@@ -21,8 +21,8 @@ use super::util::{
 fn a_symlinked_log_onto_an_unrelated_file_is_refused_and_the_file_left_untouched() {
     let dir = tempdir();
     let victim = dir.path().join("victim.txt");
-    // Not an entry, no newline at the end: exactly what repair used to cut away.
-    std::fs::write(&victim, b"precious notes\nno newline here").unwrap();
+    // No newline at all: to a repair that follows links, the whole file is one torn line.
+    std::fs::write(&victim, b"precious notes, no newline").unwrap();
     let path = log_path(&dir);
     std::os::unix::fs::symlink(&victim, &path).unwrap();
     let err = open_impatient(&path).unwrap_err();
@@ -39,7 +39,7 @@ fn a_symlinked_log_onto_an_unrelated_file_is_refused_and_the_file_left_untouched
     assert_eq!(err.code(), "LOG_NOT_REGULAR_FILE");
     assert_eq!(
         std::fs::read(&victim).unwrap(),
-        b"precious notes\nno newline here"
+        b"precious notes, no newline"
     );
     // A dangling link is not created through either.
     std::fs::remove_file(&victim).unwrap();
