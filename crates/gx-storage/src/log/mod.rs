@@ -31,5 +31,5 @@ pub use reader::LogEntries;
 pub use record::{EntryFields, LogRecord, MAX_ENTRY_BYTES};
 pub use repair::{RepairReport, TailKind};
 pub use sync_log::SyncLog;
-pub use verify::{LogFormat, VerifyReport, verify_log, verify_log_as};
+pub use verify::{KeySpan, LogFormat, VerifyReport, verify_log, verify_log_as, verify_log_keys};
 pub use writer::{AppendHold, AuditLog, MAX_HOLD_WAIT};

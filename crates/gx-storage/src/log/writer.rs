@@ -174,6 +174,32 @@ impl AuditLog {
         })
     }
 
+    /// As [`AuditLog::append`], stamping the entry `at` (or the previous entry's
+    /// timestamp, if later) instead of reading the system clock: the time its grant was
+    /// checked at, so that no entry is stamped later than that check.
+    ///
+    /// # Errors
+    /// As [`AuditLog::append_fields`].
+    pub fn append_at(
+        &self,
+        at: UnixTime,
+        action: &str,
+        grant: &VerifiedGrant<'_>,
+        result: &str,
+        metadata: Option<&str>,
+    ) -> Result<LogRecord, LogError> {
+        let fields = EntryFields {
+            action,
+            agent_did: grant.agent_did(),
+            grant_id: grant.grant_id(),
+            scopes: grant.scopes(),
+            result,
+            metadata,
+        };
+        let mut records = self.append_batch_at(core::slice::from_ref(&fields), at)?;
+        records.pop().ok_or(LogError::Poisoned)
+    }
+
     /// Appends one entry whose subject fields the caller gives directly (tests, tools
     /// without a verified grant) and returns it once it is as durable as the policy
     /// promises.
@@ -192,6 +218,16 @@ impl AuditLog {
     /// # Errors
     /// As [`AuditLog::append_fields`].
     pub fn append_batch(&self, entries: &[EntryFields<'_>]) -> Result<Vec<LogRecord>, LogError> {
+        self.append_batch_at(entries, UnixTime::now())
+    }
+
+    /// [`append_batch`](Self::append_batch) with the entries stamped `now` (or the
+    /// previous entry's timestamp, if later).
+    fn append_batch_at(
+        &self,
+        entries: &[EntryFields<'_>],
+        now: UnixTime,
+    ) -> Result<Vec<LogRecord>, LogError> {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
@@ -204,7 +240,6 @@ impl AuditLog {
         let mut buf = Vec::with_capacity(entries.len() * 512);
         let mut records = Vec::with_capacity(entries.len());
         let mut head = st.head;
-        let now = UnixTime::now();
         for fields in entries {
             let start = buf.len();
             head = codec::encode_entry(&head, now.max(head.timestamp), fields, &st.key, &mut buf)
