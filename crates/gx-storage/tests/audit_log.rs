@@ -11,6 +11,7 @@ mod audit_log {
     mod lock;
     mod peers;
     mod rotation;
+    mod sync_log;
     mod tamper;
     mod time_floor;
     mod truncate;

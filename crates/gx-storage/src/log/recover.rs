@@ -168,11 +168,15 @@ fn head_of(seq: u64, hash: EntryHash, timestamp: UnixTime) -> ChainHead {
 /// Reads `<log>.head` (`{"seq":N,"prevHash":"..."}`), which the TypeScript client writes
 /// before rotating its log away: the last seq and the hash to link the next entry to.
 fn read_ts_head(path: &Path) -> Result<Option<ChainHead>, LogError> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(LogError::io("read", path, e)),
+    let file = match open::open_read(path) {
+        Ok(f) => f,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e.into_log("read", path)),
     };
+    // The file is `{"seq":N,"prevHash":"<64 hex>"}`: a few dozen bytes.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, 4096), &mut bytes)
+        .map_err(|e| LogError::io("read", path, e))?;
     let corrupt = || LogError::CorruptLine {
         path: path.to_path_buf(),
         line: 1,
