@@ -5,6 +5,7 @@ mod cli {
     mod audit;
     mod bundle;
     mod demo;
+    mod files;
     mod server;
     mod token;
     mod util;

@@ -44,7 +44,8 @@ pub use gx_core::audit::{
 };
 pub use log::{
     AppendHold, AuditLog, AuditLogConfig, EntryFields, FsyncPolicy, KeySpan, LogEntries, LogError,
-    LogFormat, LogRecord, MAX_HOLD_WAIT, VerifyReport, verify_log, verify_log_as, verify_log_keys,
+    LogFormat, LogRecord, MAX_ENTRY_BYTES, MAX_HOLD_WAIT, RepairReport, SyncLog, TailKind,
+    VerifyReport, verify_log, verify_log_as, verify_log_keys,
 };
 pub use time_floor::{TimeFloor, TimeFloorError};
 

@@ -12,4 +12,5 @@ mod sync {
     mod refresh;
     mod refresh_faults;
     mod revocation;
+    mod unlocked;
 }

@@ -21,11 +21,13 @@ use gx_core::audit::{AuditSigningKey, PrevHash};
 use gx_core::{UnixTime, VerifiedGrant};
 
 use super::codec::{self, ChainHead};
-use super::lock::LockFile;
+use super::lock::{self, LockFile, LockWait};
 use super::reader::LogEntries;
 use super::recover::{self, Segment};
 use super::segment::{self, LogPaths};
-use super::{AuditLogConfig, EntryFields, FsyncPolicy, LogError, LogRecord};
+use super::{
+    AuditLogConfig, EntryFields, FsyncPolicy, LogError, LogRecord, MAX_ENTRY_BYTES, RepairReport,
+};
 use crate::SyncCursor;
 use crate::fault::{self, FaultPoint};
 
@@ -47,7 +49,7 @@ pub struct AuditLog {
     config: AuditLogConfig,
     state: Mutex<State>,
     flushed: Condvar,
-    torn_bytes: u64,
+    repair: Option<RepairReport>,
     // Declared last so it is dropped last: the lock outlives every file operation.
     _lock: LockFile,
 }
@@ -92,21 +94,30 @@ struct State {
 }
 
 impl AuditLog {
-    /// Opens the log at `path` (creating it if needed), takes its lock, repairs a torn
-    /// last line and finds the chain head to continue from. Entries are signed with `key`.
+    /// Opens the log at `path` (creating it, mode 0600, if needed), takes its locks
+    /// (waiting up to the configured lock timeout for another writer), repairs what a
+    /// crash left after the last entry (see [`AuditLog::repair`]) and finds the chain head
+    /// to continue from. Entries are signed with `key`.
+    ///
+    /// `path`'s last component is never followed if it is a symbolic link.
     ///
     /// # Errors
-    /// [`LogError::Locked`] when another writer holds the log; [`LogError::CorruptLine`]
-    /// when a complete line is damaged; [`LogError::HeadLost`] when the entries holding
-    /// the chain head are gone; [`LogError::Io`] and [`LogError::CorruptCursor`].
+    /// [`LogError::Locked`] when another writer held the log for the whole timeout;
+    /// [`LogError::NotRegularFile`] for a symlink or other non-file; [`LogError::Linked`]
+    /// for a log with several hard links; [`LogError::CorruptLine`] when a complete line
+    /// is damaged or the end of the file is not a torn write;
+    /// [`LogError::SyncedEntryDamaged`] when an entry the cursor says was synced is cut
+    /// short; [`LogError::HeadLost`] when the entries holding the chain head are gone;
+    /// [`LogError::Io`] and [`LogError::CorruptCursor`].
     pub fn open(
         path: impl AsRef<Path>,
         key: AuditSigningKey,
         config: AuditLogConfig,
     ) -> Result<Self, LogError> {
         let paths = LogPaths::new(path.as_ref());
-        let lock = LockFile::acquire(&paths.lock())?;
-        let rec = recover::recover(&paths)?;
+        let wait = LockWait::new(config.lock_timeout);
+        let lock = LockFile::acquire(&paths.lock(), &wait)?;
+        let rec = recover::recover(&paths, &wait)?;
         let mut state = State {
             active: Arc::new(rec.active),
             active_len: rec.active_len,
@@ -132,7 +143,7 @@ impl AuditLog {
             config,
             state: Mutex::new(state),
             flushed: Condvar::new(),
-            torn_bytes: rec.torn_bytes,
+            repair: rec.repair,
             _lock: lock,
         })
     }
@@ -233,6 +244,13 @@ impl AuditLog {
             let start = buf.len();
             head = codec::encode_entry(&head, now.max(head.timestamp), fields, &st.key, &mut buf)
                 .map_err(|code| LogError::InvalidEntry { code })?;
+            let bytes = buf.len() - start - 1;
+            if bytes > MAX_ENTRY_BYTES {
+                return Err(LogError::EntryTooLarge {
+                    bytes,
+                    limit: MAX_ENTRY_BYTES,
+                });
+            }
             let line = buf
                 .get(start..buf.len().saturating_sub(1))
                 .and_then(|l| core::str::from_utf8(l).ok())
@@ -338,7 +356,13 @@ impl AuditLog {
 
     /// Bytes of torn last line removed when the log was opened (0 after a clean close).
     pub fn torn_bytes_repaired(&self) -> u64 {
-        self.torn_bytes
+        self.repair.as_ref().map_or(0, RepairReport::removed_bytes)
+    }
+
+    /// The repair made when the log was opened, if any: what was cut from the end of the
+    /// active segment and why. Print it; a repair should never go unnoticed.
+    pub fn repair(&self) -> Option<&RepairReport> {
+        self.repair.as_ref()
     }
 
     /// The active segment's path (the path the log was opened with).
@@ -591,7 +615,7 @@ impl AuditLog {
         fault::rename(FaultPoint::RotateRename, base, base, &seg_path)
             .map_err(|e| LogError::io("rename", base, e))?;
         let new = match fault::call(FaultPoint::RotateOpen, base, || {
-            recover::open_active(base).map_err(|e| match e {
+            open_successor(base).map_err(|e| match e {
                 LogError::Io { source, .. } => source,
                 other => std::io::Error::other(other.to_string()),
             })
@@ -622,6 +646,22 @@ impl AuditLog {
         }
         prune(&self.paths, self.config.fsync, st)
     }
+}
+
+/// Creates and locks the active segment that follows a rotated one. The name was just
+/// renamed away, so anything found there now (a file, a link) was planted, or another
+/// writer got in after the lock file was deleted: either way this writer stops.
+fn open_successor(base: &Path) -> Result<File, LogError> {
+    let opened = recover::open_active(base)?;
+    let taken = opened.created
+        && lock::try_lock(&opened.file).map_err(|e| LogError::io("lock", base, e))?;
+    if !taken {
+        return Err(LogError::Locked {
+            path: base.to_path_buf(),
+            waited: core::time::Duration::ZERO,
+        });
+    }
+    Ok(opened.file)
 }
 
 /// Drops the failures no appender waits to hear of.
