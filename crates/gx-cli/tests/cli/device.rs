@@ -244,3 +244,48 @@ fn concurrent_writer_processes_lose_nothing() {
     );
     assert_eq!(v["entries"], 100);
 }
+
+/// One owner of the offline state: what the agent's guard learned (through the library),
+/// `gx audit append` enforces, and the entries of both verify as one chain. The guard
+/// used to keep revocation in memory, so the CLI appended on.
+#[test]
+fn what_the_guard_learns_every_gx_command_enforces() {
+    use std::sync::Arc;
+
+    use gx_agent::{Device, DeviceOptions, Guard};
+    use gx_storage::{AuditLogConfig, BundleKey, FsyncPolicy};
+
+    let c = Cloud::start();
+    c.create_bundle("b.gx", "1h");
+    assert_eq!(c.append("b.gx", "audit.jsonl", None).0, 0);
+    {
+        let options = DeviceOptions::new().with_log(
+            c.path("audit.jsonl"),
+            AuditLogConfig::new(FsyncPolicy::EveryEntry),
+        );
+        let key = BundleKey::from_hex(super::cloud::BUNDLE_KEY).expect("key");
+        let device = Arc::new(Device::open(c.path("b.gx"), key, options).expect("device"));
+        let guard = Guard::new(device);
+        guard
+            .run("tool:read_contacts", "read:contacts", None, || {
+                Ok::<_, String>(())
+            })
+            .expect("allowed");
+        guard.mark_revoked(None).expect("marker");
+    }
+    let (code, v) = c.append("b.gx", "audit.jsonl", None);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["error"]["code"], "BUNDLE_REVOKED");
+    let v = json_of(
+        c.cmd(&[
+            "audit",
+            "verify",
+            "audit.jsonl",
+            "--bundle",
+            "b.gx",
+            "--json",
+        ]),
+        0,
+    );
+    assert_eq!(v["entries"], 2);
+}
