@@ -40,6 +40,7 @@ log_format=(
 )
 gx_differs=(
   tests/test_consent_bundle.py::test_detect_tampered_bundle          # reads the binary gx file as UTF-8 text
+  tests/test_consent_bundle.py::test_store_and_load_encrypted_bundle # compares stored and loaded time strings
   tests/e2e/test_production.py::test_bundle_encryption_roundtrip     # compares stored and loaded time strings
   tests/test_security.py::test_reject_future_iat                     # gx refuses a future iat
 )

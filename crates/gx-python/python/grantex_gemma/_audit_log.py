@@ -154,7 +154,10 @@ class OfflineAuditLog:
         return int(self._log.synced_seq)
 
     def _append(self, action: str, grant: VerifiedGrant, result: str, meta: Dict[str, Any]) -> SignedAuditEntry:
-        meta_json = "{}" if not meta else _dumps(meta)
+        try:
+            meta_json = "{}" if not meta else _dumps(meta)
+        except (TypeError, ValueError) as err:  # metadata that is not JSON (NaN, a set, ...)
+            raise _with_code(AuditLogError(f"metadata is not JSON: {err}"), "INVALID_ENTRY") from None
         scopes = list(grant.scopes)
         try:
             seq, ts, prev, digest, sig = self._log.append(
@@ -162,8 +165,6 @@ class OfflineAuditLog:
             )
         except _native.GxError as err:
             raise _log_error(err) from None
-        except ValueError as err:  # metadata that is not JSON (NaN, a set, ...)
-            raise _with_code(AuditLogError(f"metadata is not JSON: {err}"), "INVALID_ENTRY") from None
         return SignedAuditEntry(
             seq=seq,
             timestamp=ts,
