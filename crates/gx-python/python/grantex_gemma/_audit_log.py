@@ -13,16 +13,14 @@ sync cursor, in batches, and advances the cursor on each confirmed batch.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import os
 import threading
 import warnings
 import weakref
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-import httpx
 
 from . import _native
 from ._errors import (
@@ -34,6 +32,31 @@ from ._errors import (
 )
 from ._hash_chain import _dumps
 from ._types import ConsentBundle, OfflineAuditKey, SignedAuditEntry, SyncResult, VerifiedGrant
+
+if TYPE_CHECKING:
+    import httpx
+
+
+def __getattr__(name: str) -> Any:
+    # httpx (and asyncio with it) is imported on first use, not with the package: a
+    # verify-only agent never loads it. `module.httpx` still works (tests patch
+    # `grantex_gemma._audit_log.httpx.AsyncClient`).
+    if name == "httpx":
+        return _httpx()
+    raise AttributeError(name)
+
+
+def _httpx() -> Any:
+    import httpx
+
+    return httpx
+
+
+def _asyncio() -> Any:
+    import asyncio
+
+    return asyncio
+
 
 #: The open logs of this process by real path: one gx writer per file.
 _open_logs: "weakref.WeakValueDictionary[str, _native.NativeLog]" = weakref.WeakValueDictionary()
@@ -194,7 +217,7 @@ class OfflineAuditLog:
         meta = metadata if metadata is not None else {}
         if self._fsync == "none":
             return self._append(action, grant, result, meta)
-        loop = asyncio.get_running_loop()
+        loop = _asyncio().get_running_loop()
         return await loop.run_in_executor(
             None, functools.partial(self._append, action, grant, result, meta)
         )
@@ -263,7 +286,7 @@ class OfflineAuditLog:
         accepted = rejected = 0
         status = "active"
         new_bundle: Optional[ConsentBundle] = None
-        async with httpx.AsyncClient() as client:
+        async with _httpx().AsyncClient() as client:
             for start in range(0, len(lines), size):
                 batch = lines[start : start + size]
                 # The stored lines go out byte for byte: nothing re-serialises an entry.
@@ -291,14 +314,14 @@ async def _post(client: Any, url: str, body: bytes, headers: Dict[str, str]) -> 
     for attempt in range(_RETRIES + 1):
         try:
             resp = await client.post(url, content=body, headers=headers, timeout=30.0)
-        except httpx.HTTPError as exc:
+        except _httpx().HTTPError as exc:
             if attempt == _RETRIES:
                 raise _with_code(GrantexAuthError(f"Network error during sync: {exc}"), "NETWORK") from exc
-            await asyncio.sleep(0.2 * 2**attempt)
+            await _asyncio().sleep(0.2 * 2**attempt)
             continue
         code = int(resp.status_code)
         if (code == 429 or code >= 500) and attempt < _RETRIES:
-            await asyncio.sleep(0.2 * 2**attempt)
+            await _asyncio().sleep(0.2 * 2**attempt)
             continue
         if code in (401, 403):
             raise _with_code(GrantexAuthError(f"Sync refused ({code}): {resp.text}", status_code=code), "UNAUTHORIZED")

@@ -11,7 +11,6 @@ client's ADK/LangChain adapters do the same).
 from __future__ import annotations
 
 import functools
-import inspect
 from typing import Any, Callable, Optional, Sequence, TypeVar, Union, cast
 
 from ._audit_log import OfflineAuditLog
@@ -68,6 +67,8 @@ def guard(
 
     def decorate(fn: F) -> F:
         name = action or f"tool:{fn.__name__}"
+        import inspect  # on decoration, not on import of the package
+
         if inspect.iscoroutinefunction(fn):
 
             @functools.wraps(fn)
