@@ -33,6 +33,7 @@ use report::{Results, RunInfo, Side};
 const MAKE_DATA: &str = include_str!("../bench-peers/make_data.py");
 const PY_BENCH: &str = include_str!("../bench-peers/py_bench.py");
 const PY_GX_BENCH: &str = include_str!("../bench-peers/py_gx_bench.py");
+const PY_COMMON: &str = include_str!("../bench-peers/py_common.py");
 const IMPORT_TIME: &str = include_str!("../bench-peers/import_time.py");
 const TS_BENCH: &str = include_str!("../bench-peers/ts_bench.mjs");
 
@@ -102,6 +103,7 @@ pub(crate) fn run(sh: &Shell, args: impl Iterator<Item = String>) -> Result<()> 
     sh.write_file(scripts.join("make_data.py"), MAKE_DATA)?;
     sh.write_file(scripts.join("py_bench.py"), PY_BENCH)?;
     sh.write_file(scripts.join("py_gx_bench.py"), PY_GX_BENCH)?;
+    sh.write_file(scripts.join("py_common.py"), PY_COMMON)?;
     sh.write_file(scripts.join("import_time.py"), IMPORT_TIME)?;
     sh.write_file(node_project.join("ts_bench.mjs"), TS_BENCH)?;
     let data = dir.join("data");

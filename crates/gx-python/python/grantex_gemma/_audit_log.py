@@ -22,7 +22,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 
-from . import _native
+from . import _lazy, _native
 from ._errors import (
     AuditLogError,
     GrantexAuthError,
@@ -38,24 +38,11 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    # httpx (and asyncio with it) is imported on first use, not with the package: a
-    # verify-only agent never loads it. `module.httpx` still works (tests patch
-    # `grantex_gemma._audit_log.httpx.AsyncClient`).
+    # httpx is loaded on first use (see _lazy); `module.httpx` still works: tests patch
+    # `grantex_gemma._audit_log.httpx.AsyncClient`.
     if name == "httpx":
-        return _httpx()
+        return _lazy.httpx()
     raise AttributeError(name)
-
-
-def _httpx() -> Any:
-    import httpx
-
-    return httpx
-
-
-def _asyncio() -> Any:
-    import asyncio
-
-    return asyncio
 
 
 #: The open logs of this process by real path: one gx writer per file.
@@ -217,7 +204,7 @@ class OfflineAuditLog:
         meta = metadata if metadata is not None else {}
         if self._fsync == "none":
             return self._append(action, grant, result, meta)
-        loop = _asyncio().get_running_loop()
+        loop = _lazy.asyncio().get_running_loop()
         return await loop.run_in_executor(
             None, functools.partial(self._append, action, grant, result, meta)
         )
@@ -286,7 +273,7 @@ class OfflineAuditLog:
         accepted = rejected = 0
         status = "active"
         new_bundle: Optional[ConsentBundle] = None
-        async with _httpx().AsyncClient() as client:
+        async with _lazy.httpx().AsyncClient() as client:
             for start in range(0, len(lines), size):
                 batch = lines[start : start + size]
                 # The stored lines go out byte for byte: nothing re-serialises an entry.
@@ -314,14 +301,14 @@ async def _post(client: Any, url: str, body: bytes, headers: Dict[str, str]) -> 
     for attempt in range(_RETRIES + 1):
         try:
             resp = await client.post(url, content=body, headers=headers, timeout=30.0)
-        except _httpx().HTTPError as exc:
+        except _lazy.httpx().HTTPError as exc:
             if attempt == _RETRIES:
                 raise _with_code(GrantexAuthError(f"Network error during sync: {exc}"), "NETWORK") from exc
-            await _asyncio().sleep(0.2 * 2**attempt)
+            await _lazy.asyncio().sleep(0.2 * 2**attempt)
             continue
         code = int(resp.status_code)
         if (code == 429 or code >= 500) and attempt < _RETRIES:
-            await _asyncio().sleep(0.2 * 2**attempt)
+            await _lazy.asyncio().sleep(0.2 * 2**attempt)
             continue
         if code in (401, 403):
             raise _with_code(GrantexAuthError(f"Sync refused ({code}): {resp.text}", status_code=code), "UNAUTHORIZED")

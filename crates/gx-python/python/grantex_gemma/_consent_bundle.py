@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List
 
+from . import _lazy
 from ._errors import GrantexAuthError, _with_code
 from ._types import ConsentBundle, JWKSSnapshot, OfflineAuditKey
 
@@ -12,18 +13,11 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    # httpx (and asyncio with it) is imported on first use, not with the package: a
-    # verify-only agent never loads it. `module.httpx` still works (tests patch
-    # `grantex_gemma._consent_bundle.httpx.AsyncClient`).
+    # httpx is loaded on first use (see _lazy); `module.httpx` still works: tests patch
+    # `grantex_gemma._consent_bundle.httpx.AsyncClient`.
     if name == "httpx":
-        return _httpx()
+        return _lazy.httpx()
     raise AttributeError(name)
-
-
-def _httpx() -> Any:
-    import httpx
-
-    return httpx
 
 
 async def create_consent_bundle(
@@ -47,10 +41,10 @@ async def create_consent_bundle(
         "offlineAuditKeyAlgorithm": "Ed25519",
     }
     headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
-    async with _httpx().AsyncClient() as client:
+    async with _lazy.httpx().AsyncClient() as client:
         try:
             resp = await client.post(url, json=body, headers=headers, timeout=30.0)
-        except _httpx().HTTPError as exc:
+        except _lazy.httpx().HTTPError as exc:
             raise _with_code(
                 GrantexAuthError(f"Network error creating consent bundle: {exc}"), "NETWORK"
             ) from exc
