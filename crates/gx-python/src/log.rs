@@ -141,7 +141,7 @@ impl NativeLog {
             result,
             metadata,
         };
-        let record = py.detach(|| self.append_as(key, &fields))??;
+        let record = py.detach(|| self.append_as(key, &fields))?;
         appended(&record)
     }
 
@@ -195,16 +195,12 @@ impl NativeLog {
 impl NativeLog {
     /// Appends under the read lock when `key` is the key in force, switching keys first
     /// otherwise.
-    fn append_as(
-        &self,
-        key: &SigningKey,
-        fields: &EntryFields<'_>,
-    ) -> PyResult<Result<LogRecord, PyErr>> {
+    fn append_as(&self, key: &SigningKey, fields: &EntryFields<'_>) -> PyResult<LogRecord> {
         for _ in 0..KEY_SWITCH_TRIES {
             {
                 let current = self.key.read().unwrap_or_else(PoisonError::into_inner);
                 if *current == key.public {
-                    return Ok(self.log.append_fields(fields).map_err(|e| log_error(&e)));
+                    return self.log.append_fields(fields).map_err(|e| log_error(&e));
                 }
             }
             let mut current = self.key.write().unwrap_or_else(PoisonError::into_inner);
@@ -218,7 +214,7 @@ impl NativeLog {
             self.log.set_signing_key(key.copy()?);
             *current = key.public;
         }
-        Ok(self.log.append_fields(fields).map_err(|e| log_error(&e)))
+        self.log.append_fields(fields).map_err(|e| log_error(&e))
     }
 }
 

@@ -194,3 +194,30 @@ def test_jsonl_lines_verify_without_python_objects() -> None:
     legacy = (PEER / "py_chain100.jsonl").read_text().splitlines()
     with pytest.warns(LegacyFormatWarning):
         assert verify_chain(legacy, public_key=pem) == (True, None)
+
+
+def test_instances_with_different_keys_each_sign_with_their_own(audit_key, grant, log_path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from grantex_gemma import OfflineAuditKey
+
+    other = Ed25519PrivateKey.generate()
+    other_key = OfflineAuditKey(
+        public_key=other.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
+        private_key=other.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()).decode(),
+        algorithm="Ed25519",
+    )
+    a = create_offline_audit_log(audit_key, log_path)
+    b = create_offline_audit_log(other_key, log_path)
+    entries = [a.append_sync("a", grant, "success"), b.append_sync("b", grant, "success"),
+               a.append_sync("a", grant, "success")]
+    keys = [audit_key, other_key, audit_key]
+    for e, k in zip(entries, keys):
+        load_pem_public_key(k.public_key.encode()).verify(bytes.fromhex(e.signature), e.hash.encode())
+    assert [e.seq for e in entries] == [1, 2, 3]
+    assert verify_chain(entries) == (True, None)
+    assert verify_chain(entries, public_key=audit_key.public_key) == (False, 1)

@@ -123,6 +123,9 @@ class OfflineAuditLog:
     makes every acknowledged entry durable, sharing flushes between concurrent appends;
     ``"every"`` flushes per append; ``"none"`` never flushes (an entry survives the
     process being killed, not a power cut).
+
+    Every instance for one path in a process shares one writer: the first one opened sets
+    its fsync policy and rotation size; each instance signs with its own key.
     """
 
     def __init__(
