@@ -4,22 +4,11 @@
 //! never acknowledge the same seq twice.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
+use super::server::{ServerProcess, start_server};
 use super::util::{Gx, arg, json_of, run};
-
-/// A `gx server run` child, killed when dropped.
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A sandbox with a running server and a bundle `b.gx`; returns the server (keep it
 /// alive), and the environment every `gx` call needs.
@@ -36,28 +25,7 @@ fn with_bundle(gx: &Gx) -> (ServerProcess, Vec<(&'static str, String)>) {
         ]),
         0,
     );
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("gx"))
-        .current_dir(gx.path(""))
-        .args([
-            "server",
-            "run",
-            "--db",
-            "server.db",
-            "--listen",
-            "127.0.0.1:0",
-            "--self-signed",
-            "ca.pem",
-            "--no-rate-limits",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn gx server run");
-    let stdout = child.stdout.take().expect("stdout");
-    let server = ServerProcess(child);
-    let mut url = String::new();
-    BufReader::new(stdout).read_line(&mut url).expect("url");
+    let (server, url) = start_server(gx);
     let env = vec![
         (
             "GX_API_KEY",
@@ -70,7 +38,7 @@ fn with_bundle(gx: &Gx) -> (ServerProcess, Vec<(&'static str, String)>) {
         "bundle",
         "create",
         "--server",
-        url.trim(),
+        &url,
         "--ca-cert",
         arg(&ca),
         "--agent",
