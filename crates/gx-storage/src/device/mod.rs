@@ -247,7 +247,9 @@ impl<'m, P: CryptoProvider + Default> DeviceSession<'m, P> {
         if let Some(log) = &log {
             floor.raise(log.last_timestamp());
         }
-        floor.persist()?;
+        // Best effort: every source of this floor is durable already (the bundle, the log),
+        // and a read-only directory must not stop a read-only command.
+        let _ = floor.persist();
         let session = Self {
             marker: RevocationMarker::beside(&bundle_path),
             journal: RefreshJournal::beside(&bundle_path),
