@@ -314,9 +314,10 @@ impl<'m, P: CryptoProvider + Default> DeviceSession<'m, P> {
     }
 
     /// The time to act at: `explicit` (an operator's `--now`) or a clock reading, never
-    /// earlier than the floor, the last entry or the bundle's `checkpointAt`. A clock
-    /// reading raises the floor (in memory; it is stored at a refusal, a refresh and
-    /// when the session closes). An explicit time does not raise it.
+    /// earlier than the floor, the last entry or the bundle's `checkpointAt`. Every
+    /// reading, explicit ones too, raises the floor (in memory; it is stored at a
+    /// refusal, a refresh and when the session closes): a time once seen is never
+    /// undone, so a later reading in the past cannot revive a grant.
     pub fn now(&self, explicit: Option<UnixTime>) -> UnixTime {
         let reading = explicit.unwrap_or_else(|| self.clock.now());
         let checkpoint = lock(&self.current).bundle.checkpoint_at();
@@ -327,9 +328,7 @@ impl<'m, P: CryptoProvider + Default> DeviceSession<'m, P> {
         let mut floor = lock(&self.floor);
         floor.raise(checkpoint.max(last));
         let at = reading.max(floor.floor());
-        if explicit.is_none() {
-            floor.raise(at);
-        }
+        floor.raise(at);
         at
     }
 
