@@ -301,11 +301,13 @@ pub(crate) fn scan(path: &Path, file: &File) -> Result<Scan, LogError> {
                 return Ok(out);
             }
             Bounded::TooLong => {
-                let head_nul = buf.iter().all(|b| *b == 0);
+                if !buf.iter().all(|b| *b == 0) {
+                    return Err(corrupt("LINE_TOO_LONG"));
+                }
                 let (rest, rest_nul) = lines
                     .skip_rest()
                     .map_err(|e| LogError::io("read", path, e))?;
-                if !(head_nul && rest_nul) {
+                if !rest_nul {
                     return Err(corrupt("LINE_TOO_LONG"));
                 }
                 out.torn_bytes = buf.len() as u64 + rest;
