@@ -12,6 +12,7 @@ use xshell::Shell;
 mod bench_peers;
 mod cross;
 mod embedded;
+mod ffi_header;
 mod fuzz;
 mod interop;
 mod load;
@@ -31,7 +32,9 @@ commands:
   load        gx-server load test: simulated devices syncing over TLS, entries/s, p50/p99,
               server CPU per 1000 entries [--db sqlite|postgres] [--replicas N]
               [--devices N] [--batches N] [--batch-size N] [--json]
-  embedded    build the firmware example for Cortex-M4 and RV32IMAC, run it under QEMU, print footprint
+  embedded    build the firmware examples (Rust: Cortex-M4, RV32IMAC; C over gx-ffi: Cortex-M4),
+              run them under QEMU, print footprint [--firmware rust|c] [--enforce-budget]
+  ffi-header  regenerate crates/gx-ffi/include/gx.h with the pinned cbindgen [--check]
   fuzz        run every libFuzzer target (nightly, cargo-fuzz) [--seconds N (60)] [--target NAME]
 ";
 
@@ -47,6 +50,7 @@ fn main() -> Result<()> {
         Some("bench-peers") => bench_peers::run(&sh, args),
         Some("cross") => cross::run(&sh, args),
         Some("embedded") => embedded::run(&sh, args),
+        Some("ffi-header") => ffi_header::run(&sh, args),
         Some("fuzz") => fuzz::run(&sh, args),
         Some("interop") => interop::run(&sh, args),
         Some("load") => load::run(&sh, args),

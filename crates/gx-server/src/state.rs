@@ -22,8 +22,7 @@ pub(crate) struct AppState {
     pub(crate) public_url: String,
 }
 
-/// Shows the configuration, never the rate limiter's table (keyed by API keys) nor key
-/// material.
+/// Shows the configuration, never key material.
 impl core::fmt::Debug for AppState {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("AppState")

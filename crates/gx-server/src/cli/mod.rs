@@ -21,9 +21,9 @@ use serde_json::json;
 use crate::config::Clock as _;
 use crate::encoding::iso as iso_time;
 use crate::{
-    ApiKeyRole, InitOptions, KeyEncryptionKey, NewKeyOptions, RateLimits, Server, ServerConfig,
-    TlsMode, create_api_key, init_db_with_kek, list_api_keys, open_initialised, parse_duration,
-    revoke_api_key, rotate_signing_key,
+    ApiKeyRole, Database, InitOptions, KeyEncryptionKey, NewKeyOptions, RateLimits, Server,
+    ServerConfig, TlsMode, create_api_key, init_db_with_kek, list_api_keys, open_initialised,
+    parse_duration, revoke_api_key, rotate_signing_key,
 };
 
 /// `init`, `run`, `key …`, `signing-key …`.
@@ -87,7 +87,7 @@ impl KekArgs {
 pub struct InitArgs {
     /// The database: an SQLite file, or a `postgres://` URL that replicas share.
     #[arg(long, value_name = "DB")]
-    pub db: crate::Database,
+    pub db: Database,
     /// The agent's DID (default: derived from its id).
     #[arg(long, value_name = "DID")]
     pub agent_did: Option<String>,
@@ -108,9 +108,10 @@ pub struct InitArgs {
 /// Flags of `run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The database `init` made: an SQLite file or a `postgres://` URL (an uninitialised one is refused).
+    /// The database made by `init` (an uninitialised one is refused): an SQLite file, or a
+    /// `postgres://` URL that replicas share.
     #[arg(long, value_name = "DB")]
-    pub db: crate::Database,
+    pub db: Database,
     /// Where to listen (port 0 picks a free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
     pub listen: String,
@@ -167,9 +168,9 @@ pub struct RunArgs {
 /// Flags of `key create`.
 #[derive(Debug, Args)]
 pub struct KeyCreateArgs {
-    /// The database.
+    /// The database: an SQLite file or a `postgres://` URL.
     #[arg(long, value_name = "DB")]
-    pub db: crate::Database,
+    pub db: Database,
     /// `admin` (issue, refresh, revoke, read, sync) or `sync` (sync and revocation status).
     #[arg(long, value_name = "ROLE", value_parser = ["admin", "sync"])]
     pub role: String,
@@ -190,9 +191,9 @@ pub struct KeyCreateArgs {
 /// Flags of `key list`.
 #[derive(Debug, Args)]
 pub struct KeyListArgs {
-    /// The database.
+    /// The database: an SQLite file or a `postgres://` URL.
     #[arg(long, value_name = "DB")]
-    pub db: crate::Database,
+    pub db: Database,
     /// Machine-readable output: an array of key objects.
     #[arg(long)]
     pub json: bool,
@@ -201,9 +202,9 @@ pub struct KeyListArgs {
 /// Flags of `key revoke`.
 #[derive(Debug, Args)]
 pub struct KeyRevokeArgs {
-    /// The database.
+    /// The database: an SQLite file or a `postgres://` URL.
     #[arg(long, value_name = "DB")]
-    pub db: crate::Database,
+    pub db: Database,
     /// The key's id (`key_…`, from `key list`).
     #[arg(value_name = "KEY_ID")]
     pub key_id: String,
@@ -212,9 +213,9 @@ pub struct KeyRevokeArgs {
 /// Flags of `signing-key rotate`.
 #[derive(Debug, Args)]
 pub struct SigningKeyRotateArgs {
-    /// The database.
+    /// The database: an SQLite file or a `postgres://` URL.
     #[arg(long, value_name = "DB")]
-    pub db: crate::Database,
+    pub db: Database,
     /// Key-encryption key.
     #[command(flatten)]
     pub kek: KekArgs,

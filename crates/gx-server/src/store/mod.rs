@@ -306,15 +306,15 @@ impl fmt::Display for StoreError {
                 "database schema version {v} is newer than this gx-server"
             ),
             Self::Poisoned => f.write_str("database lock poisoned"),
+            Self::Permissions(e) => {
+                write!(f, "cannot create the database files with mode 0600: {e}")
+            }
             Self::Postgres(e) => write!(f, "postgresql: {e}"),
             Self::Pool(why) => write!(f, "no postgresql connection: {why}"),
             Self::NotInitialised => f.write_str(
                 "the database is not initialised at this version: run `gx server init` first",
             ),
             Self::Task => f.write_str("the database task ended unexpectedly"),
-            Self::Permissions(e) => {
-                write!(f, "cannot create the database files with mode 0600: {e}")
-            }
         }
     }
 }
@@ -323,8 +323,8 @@ impl core::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             Self::Database(e) => Some(e),
-            Self::Postgres(e) => Some(e),
             Self::Permissions(e) => Some(e),
+            Self::Postgres(e) => Some(e),
             _ => None,
         }
     }
@@ -463,7 +463,7 @@ pub trait Store: Send + Sync + 'static {
         quota_bytes: Option<u64>,
     ) -> Result<AppendOutcome, StoreError>;
 
-    /// Counts one request of `key_sha256` on `route` against `limit` (a fixed window);
+    /// Counts one request of the API key `key_id` on `route` against `limit` (a fixed window);
     /// `Ok(Err(seconds))` when the window is full, with the seconds until it frees up.
     /// SQLite counts in the process (one process serves it); PostgreSQL counts in the
     /// database, so a limit holds across every replica.
@@ -472,7 +472,7 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError`] on database failure.
     fn count_request(
         &self,
-        key_sha256: &str,
+        key_id: &str,
         route: &'static str,
         limit: RateLimit,
         now_ms: u64,
@@ -629,6 +629,36 @@ pub struct EntryPage {
     pub entries: Vec<StoredEntry>,
     /// Whether entries with a higher `seq` are stored.
     pub more: bool,
+}
+
+impl EntryPage {
+    /// Fills a page from `rows` (ascending `seq`, the query asked for `limit + 1`): at most
+    /// `limit` entries and `max_bytes` of their JSON, but at least one; `more` when a row
+    /// was left over. Rows are taken one at a time, so a lazy iterator is never drained
+    /// past the page. PostgreSQL's streamed page applies the same rule.
+    ///
+    /// # Errors
+    /// The first error `rows` yields.
+    pub(crate) fn fill<E>(
+        rows: impl IntoIterator<Item = Result<StoredEntry, E>>,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<Self, E> {
+        let mut page = Self::default();
+        let mut bytes = 0usize;
+        for row in rows {
+            let entry = row?;
+            let full = page.entries.len() >= limit as usize
+                || (!page.entries.is_empty() && bytes.saturating_add(entry.json.len()) > max_bytes);
+            if full {
+                page.more = true;
+                break;
+            }
+            bytes = bytes.saturating_add(entry.json.len());
+            page.entries.push(entry);
+        }
+        Ok(page)
+    }
 }
 
 impl fmt::Debug for dyn Store {

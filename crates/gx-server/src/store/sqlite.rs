@@ -617,12 +617,12 @@ impl Store for SqliteStore {
 
     fn count_request(
         &self,
-        key_sha256: &str,
+        key_id: &str,
         route: &'static str,
         limit: RateLimit,
         now_ms: u64,
     ) -> Result<Result<(), u64>, StoreError> {
-        Ok(self.limiter.check(key_sha256, route, limit, now_ms))
+        Ok(self.limiter.check(key_id, route, limit, now_ms))
     }
 
     fn entries(
@@ -639,26 +639,15 @@ impl Store for SqliteStore {
         )?;
         // One row more than asked for tells whether another page follows; rows are read
         // one at a time, so a page never holds more than its budget.
-        let mut rows = stmt.query(params![bundle_id, after_seq, u64::from(limit) + 1])?;
-        let mut page = EntryPage::default();
-        let mut bytes = 0usize;
-        while let Some(r) = rows.next()? {
-            let json: String = r.get(2)?;
-            let full = page.entries.len() >= limit as usize
-                || (!page.entries.is_empty() && bytes.saturating_add(json.len()) > max_bytes);
-            if full {
-                page.more = true;
-                break;
-            }
-            bytes = bytes.saturating_add(json.len());
-            page.entries.push(StoredEntry {
+        let rows = stmt.query_map(params![bundle_id, after_seq, u64::from(limit) + 1], |r| {
+            Ok(StoredEntry {
                 seq: r.get(0)?,
                 hash: r.get(1)?,
-                json,
+                json: r.get(2)?,
                 synced_at: r.get(3)?,
-            });
-        }
-        Ok(page)
+            })
+        })?;
+        Ok(EntryPage::fill(rows, limit, max_bytes)?)
     }
 
     // API keys and the signing-key lifecycle (schema v2).
