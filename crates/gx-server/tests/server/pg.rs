@@ -106,10 +106,20 @@ fn start_cluster() -> Result<Cluster, String> {
         .tempdir()
         .map_err(|e| e.to_string())?
         .keep();
+    let started = start_in(&bin, &dir);
+    if started.is_err() {
+        // Nothing runs there: leave no directory behind.
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    started
+}
+
+/// Creates and starts a cluster in `dir` with the binaries of `bin`.
+fn start_in(bin: &Path, dir: &Path) -> Result<Cluster, String> {
     if is_root() {
         let ok = Command::new("chown")
             .args(["postgres:postgres"])
-            .arg(&dir)
+            .arg(dir)
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
@@ -119,7 +129,7 @@ fn start_cluster() -> Result<Cluster, String> {
         }
     }
     let data = dir.join("data");
-    let out = as_owner(&bin, "initdb")
+    let out = as_owner(bin, "initdb")
         .arg("-D")
         .arg(&data)
         .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
@@ -140,7 +150,7 @@ fn start_cluster() -> Result<Cluster, String> {
         "-F -c listen_addresses=127.0.0.1 -p {port} -k {} -c max_connections=300 -c shared_buffers=32MB",
         dir.display()
     );
-    let out = as_owner(&bin, "pg_ctl")
+    let out = as_owner(bin, "pg_ctl")
         .arg("-D")
         .arg(&data)
         .arg("-l")
