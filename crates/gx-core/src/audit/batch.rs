@@ -20,6 +20,7 @@ use super::signatures::{SIGNATURE_BATCH, SignatureCheck};
 
 /// Checks signatures over hashes, all under `key`; on failure, the position of the first
 /// bad one.
+#[cfg(feature = "std")]
 fn verify_signatures(
     key: &AuditVerifyingKey,
     items: &[(EntryHash, EntrySignature)],
@@ -49,9 +50,12 @@ fn verify_signatures(
 }
 
 /// A [`ChainVerifier`] that checks signatures in batches of [`SIGNATURE_BATCH`]
-/// (feature `batch`). Memory: one batch of pending hashes and signatures (about 28 KiB),
-/// and while a batch is checked what [`verify_signatures`](super::verify_signatures)
-/// allocates for one chunk.
+/// (feature `batch`), with the verdicts of the single check. Memory: one batch of pending
+/// hashes and signatures (about 36 KiB), and while a batch is checked what
+/// [`verify_signatures`](super::verify_signatures) allocates for one chunk.
+///
+/// Call order: `new` → `push`/`push_line` for each entry in order (`set_key` between
+/// entries when the audit key changes) → `finish`.
 ///
 /// [`push`](Self::push) may accept an entry whose signature is still pending; only
 /// [`finish`](Self::finish) says the whole chain is good. Breaks are still reported
@@ -61,8 +65,17 @@ fn verify_signatures(
 pub struct BatchChainVerifier<'k> {
     links: ChainVerifier<'static>,
     key: &'k AuditVerifyingKey,
-    pending: Vec<(u64, u64, EntryHash, EntrySignature)>,
+    pending: Vec<Pending<'k>>,
     broken: Option<ChainBreak>,
+}
+
+/// An entry whose links verified and whose signature waits for its batch.
+#[cfg(feature = "batch")]
+#[derive(Clone, Copy, Debug)]
+struct Pending<'k> {
+    index: u64,
+    seq: u64,
+    check: SignatureCheck<'k>,
 }
 
 #[cfg(feature = "batch")]
@@ -77,6 +90,12 @@ impl<'k> BatchChainVerifier<'k> {
         }
     }
 
+    /// Checks the entries pushed from now on under `key` (the chain continues across a
+    /// bundle refresh, which brings a new audit key).
+    pub fn set_key(&mut self, key: &'k AuditVerifyingKey) {
+        self.key = key;
+    }
+
     /// Checks the next entry (its signature possibly later).
     ///
     /// # Errors
@@ -88,7 +107,15 @@ impl<'k> BatchChainVerifier<'k> {
         let index = self.links.entries();
         match self.links.push(e) {
             Ok(()) => {
-                self.pending.push((index, e.entry.seq, e.hash, e.signature));
+                self.pending.push(Pending {
+                    index,
+                    seq: e.entry.seq,
+                    check: SignatureCheck {
+                        key: self.key,
+                        hash: e.hash,
+                        signature: e.signature,
+                    },
+                });
                 if self.pending.len() >= SIGNATURE_BATCH {
                     self.flush()?;
                 }
@@ -110,17 +137,47 @@ impl<'k> BatchChainVerifier<'k> {
         }
     }
 
+    /// Parses one line and checks it; a line that does not parse is `INVALID_ENTRY`.
+    ///
+    /// # Errors
+    /// The chain's first [`ChainBreak`] found so far.
+    pub fn push_line(&mut self, line: &[u8]) -> Result<(), ChainBreak> {
+        if let Some(b) = self.broken {
+            return Err(b);
+        }
+        match SignedAuditEntry::parse_line(line) {
+            Ok(e) => self.push(&e),
+            Err(_) => {
+                // Earlier entries' signatures come first; then the links-only verifier
+                // reports this line as INVALID_ENTRY at its index.
+                self.flush()?;
+                let b = self.links.push_line(line).err().unwrap_or(ChainBreak {
+                    index: self.links.entries(),
+                    seq: None,
+                    code: BreakCode::InvalidEntry,
+                });
+                self.broken = Some(b);
+                Err(b)
+            }
+        }
+    }
+
+    /// How many entries were pushed.
+    pub fn entries(&self) -> u64 {
+        self.links.entries()
+    }
+
     fn flush(&mut self) -> Result<(), ChainBreak> {
-        let items: Vec<_> = self.pending.iter().map(|&(_, _, h, s)| (h, s)).collect();
-        let failed = verify_signatures(self.key, &items)
+        let checks: Vec<_> = self.pending.iter().map(|p| p.check).collect();
+        let failed = super::signatures::verify_signatures(&checks)
             .err()
             .and_then(|k| self.pending.get(k).copied());
         self.pending.clear();
         match failed {
-            Some((index, seq, _, _)) => {
+            Some(p) => {
                 let b = ChainBreak {
-                    index,
-                    seq: Some(seq),
+                    index: p.index,
+                    seq: Some(p.seq),
                     code: BreakCode::InvalidSignature,
                 };
                 self.broken = Some(b);

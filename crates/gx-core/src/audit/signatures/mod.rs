@@ -23,7 +23,8 @@
 //! small-order components of `R` and `A`, and from encodings the equation never sees
 //! (a non-canonical `s`, `R` or `A`). So an entry goes into a batch only if
 //! - `s` is canonical (below `L`),
-//! - `R` decodes, is canonically encoded and is not of small order,
+//! - `R` is canonically encoded and is not of small order (an `R` that does not decode
+//!   fails the batch, and so gets the single check),
 //! - its key `A` is canonically encoded and lies in the prime-order subgroup (checked
 //!   once per distinct key of a call: a chain has one);
 //!
@@ -45,7 +46,7 @@
 //! scalars, Pippenger's buckets), freed before the next chunk.
 
 use super::alloc::vec::Vec;
-use curve25519_dalek::edwards::CompressedEdwardsY;
+use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::scalar::Scalar;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 
@@ -131,29 +132,49 @@ pub(crate) fn single(r: &Raw<'_>) -> bool {
 
 /// Whether a key may go into a batch: canonical encoding, in the prime-order subgroup.
 fn key_batchable(key: &VerifyingKey) -> bool {
-    let point = key.to_edwards();
-    point.compress().0 == *key.as_bytes() && point.is_torsion_free()
+    canonical_encoding(key.as_bytes()) && key.to_edwards().is_torsion_free()
+}
+
+/// Whether the 32 bytes are the canonical encoding of a curve point's `y` and sign: `y`
+/// below p = 2²⁵⁵ − 19, and no sign bit on the two points whose `x` is 0 (`y` = ±1).
+fn canonical_encoding(bytes: &[u8; 32]) -> bool {
+    let mut y = *bytes;
+    let sign = y[31] >> 7;
+    y[31] &= 0x7f;
+    // p little-endian: 0xed, thirty 0xff, 0x7f; y ≥ p only for the 19 values from p up.
+    let at_least_p = y[0] >= 0xed && y[1..31].iter().all(|&b| b == 0xff) && y[31] == 0x7f;
+    let mut p_minus_1 = [0xff; 32];
+    p_minus_1[0] = 0xec;
+    p_minus_1[31] = 0x7f;
+    let mut one = [0; 32];
+    one[0] = 1;
+    let x_is_zero = y == one || y == p_minus_1;
+    !at_least_p && !(sign == 1 && x_is_zero)
+}
+
+/// The canonical encodings of the eight points of small order.
+fn small_order_encodings() -> [[u8; 32]; 8] {
+    EIGHT_TORSION.map(|t| t.compress().0)
 }
 
 /// Whether a signature may go into a batch (its key checked apart): `s` canonical, `R`
-/// canonically encoded and not of small order.
-fn signature_batchable(signature: &[u8; 64]) -> bool {
+/// canonically encoded and not one of the points of small order (a byte comparison, exact
+/// for a canonical encoding). An `R` that does not decode fails the batch, and so gets
+/// the single check.
+fn signature_batchable(signature: &[u8; 64], small_order: &[[u8; 32]; 8]) -> bool {
     let (r, s) = signature.split_at(32);
     let (Ok(r), Ok(s)) = (<[u8; 32]>::try_from(r), <[u8; 32]>::try_from(s)) else {
         return false;
     };
-    if Option::<Scalar>::from(Scalar::from_canonical_bytes(s)).is_none() {
-        return false;
-    }
-    match CompressedEdwardsY(r).decompress() {
-        Some(point) => point.compress().0 == r && !point.is_small_order(),
-        None => false,
-    }
+    Option::<Scalar>::from(Scalar::from_canonical_bytes(s)).is_some()
+        && canonical_encoding(&r)
+        && !small_order.contains(&r)
 }
 
 /// The single check's verdicts on `items` into `out` (same length): batchable entries go
 /// through one `verify_batch`, re-checked one by one if it fails; the rest one by one.
 pub(crate) fn raw_verdicts(items: &[Raw<'_>], out: &mut [bool]) {
+    let small_order = small_order_encodings();
     let mut last_key: Option<(&VerifyingKey, bool)> = None;
     let mut batch = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
@@ -165,7 +186,7 @@ pub(crate) fn raw_verdicts(items: &[Raw<'_>], out: &mut [bool]) {
                 ok
             }
         };
-        if key_ok && signature_batchable(item.signature) {
+        if key_ok && signature_batchable(item.signature, &small_order) {
             batch.push(i);
         } else if let Some(o) = out.get_mut(i) {
             *o = single(item);

@@ -8,7 +8,10 @@ use std::{format, vec};
 
 use ed25519_dalek::VerifyingKey;
 
-use super::{Raw, SIGNATURE_BATCH, SignatureCheck, raw_verdicts, signature_verdicts, single};
+use super::{
+    Raw, SIGNATURE_BATCH, SignatureCheck, canonical_encoding, raw_verdicts, signature_verdicts,
+    single, small_order_encodings,
+};
 use crate::audit::{AuditSigningKey, EntryHash, EntrySignature, verify_signatures};
 
 /// One vector: key bytes, message, signature.
@@ -331,4 +334,49 @@ fn public_api_finds_every_kind_of_bad_signature_in_every_chunk() {
         })
         .collect();
     assert_eq!(signature_verdicts(&wrong_key), vec![false; 10]);
+}
+
+#[test]
+fn canonical_encoding_is_what_a_decode_and_encode_round_trip_keeps() {
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    // Every y from p - 2 up to 2^255 - 1, the encodings of y = 0, 1, 2, and a spread of
+    // others, each with both sign bits.
+    let mut candidates = Vec::new();
+    for low in 0xeb..=0xffu8 {
+        let mut y = [0xff; 32];
+        y[0] = low;
+        y[31] = 0x7f;
+        candidates.push(y);
+    }
+    for v in 0..=2u8 {
+        let mut y = [0; 32];
+        y[0] = v;
+        candidates.push(y);
+    }
+    for i in 0..200u32 {
+        let mut y = [0; 32];
+        for (j, b) in y.iter_mut().enumerate() {
+            *b = (i.wrapping_mul(2_654_435_761).rotate_left(j as u32) >> 3) as u8;
+        }
+        y[31] &= 0x7f;
+        candidates.push(y);
+    }
+    candidates.extend(small_order_encodings());
+    let mut decoded = 0;
+    for y in candidates {
+        for sign in [0, 0x80] {
+            let mut b = y;
+            b[31] = (b[31] & 0x7f) | sign;
+            if let Some(p) = CompressedEdwardsY(b).decompress() {
+                decoded += 1;
+                assert_eq!(
+                    canonical_encoding(&b),
+                    p.compress().0 == b,
+                    "{}",
+                    to_hex(&b)
+                );
+            }
+        }
+    }
+    assert!(decoded > 100, "only {decoded} candidates decode");
 }
