@@ -1,7 +1,7 @@
 //! [`verify_log`]: checks a whole log, every segment in order, one line in memory at a time.
 //!
-//! Every entry goes through gx-core's [`ChainVerifier`]: shape, recomputed hash,
-//! signature, seq, link. The first break is reported with its index (0-based, counting
+//! Every entry goes through gx-core's [`BatchChainVerifier`]: shape, recomputed hash,
+//! signature (checked in batches, with the single check's verdict), seq, link. The first break is reported with its index (0-based, counting
 //! entries across all segments), seq and code, and verification stops there. A torn last
 //! line counts as a break (`INVALID_ENTRY`): `verify_log` reports the file as it is and
 //! never repairs it.
@@ -15,7 +15,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use gx_core::audit::legacy::LegacyPyChainVerifier;
-use gx_core::audit::{AuditVerifyingKey, ChainAnchor, ChainBreak, ChainVerifier, PrevHash};
+use gx_core::audit::{AuditVerifyingKey, BatchChainVerifier, ChainAnchor, ChainBreak, PrevHash};
 
 use super::LogError;
 use super::codec;
@@ -117,17 +117,17 @@ pub fn verify_log_as(
                 Line::End => break,
                 Line::Torn => {
                     checker.torn();
-                    return Ok(checker.report());
+                    return Ok(checker.finish());
                 }
                 Line::Complete => {
                     if checker.push(&buf).is_err() {
-                        return Ok(checker.report());
+                        return Ok(checker.finish());
                     }
                 }
             }
         }
     }
-    Ok(checker.report())
+    Ok(checker.finish())
 }
 
 /// Genesis, or the `prevHash` of the oldest entry when the cursor covers what came before.
@@ -163,39 +163,36 @@ fn wire_anchor(paths: &LogPaths, files: &[PathBuf]) -> Result<ChainAnchor, LogEr
 struct Checker<'k> {
     verifier: Verifier<'k>,
     anchor: ChainAnchor,
-    verified: u64,
     first_break: Option<ChainBreak>,
 }
 
 enum Verifier<'k> {
-    Wire(ChainVerifier<'k>),
+    Wire(BatchChainVerifier<'k>),
     Legacy(LegacyPyChainVerifier<'k>),
 }
 
 impl<'k> Checker<'k> {
     fn new(format: LogFormat, anchor: ChainAnchor, key: &'k AuditVerifyingKey) -> Self {
         let verifier = match format {
-            LogFormat::Wire => Verifier::Wire(ChainVerifier::new(anchor, key)),
+            LogFormat::Wire => Verifier::Wire(BatchChainVerifier::new(anchor, key)),
             LogFormat::LegacyPython => Verifier::Legacy(LegacyPyChainVerifier::new(anchor, key)),
         };
         Self {
             verifier,
             anchor,
-            verified: 0,
             first_break: None,
         }
     }
 
+    /// Checks one line; an `Err` is the chain's first break (possibly an earlier entry's,
+    /// whose signature was still pending).
     fn push(&mut self, line: &[u8]) -> Result<(), ChainBreak> {
         let res = match &mut self.verifier {
             Verifier::Wire(v) => v.push_line(line),
             Verifier::Legacy(v) => v.push_line(line),
         };
-        match res {
-            Ok(()) => self.verified += 1,
-            Err(b) => {
-                self.first_break.get_or_insert(b);
-            }
+        if let Err(b) = res {
+            self.first_break.get_or_insert(b);
         }
         res
     }
@@ -206,18 +203,29 @@ impl<'k> Checker<'k> {
         let _ = self.push(b"");
     }
 
-    fn report(&self) -> VerifyReport {
+    /// Checks what is pending and reports.
+    fn finish(self) -> VerifyReport {
+        let end = match self.verifier {
+            Verifier::Wire(v) => v.finish(),
+            Verifier::Legacy(v) => v.finish(),
+        };
+        let (pushed, first_break) = match end {
+            Ok(head) => (head.entries, self.first_break),
+            Err(b) => (b.index, self.first_break.or(Some(b))),
+        };
         let anchored_after = match self.anchor {
             ChainAnchor::After { seq, .. } => Some(seq),
             ChainAnchor::Genesis => None,
         };
-        // Verified entries have consecutive seqs from the anchor's.
-        let last_seq = anchored_after.unwrap_or(0).saturating_add(self.verified);
+        // Every entry before the first break verified, with consecutive seqs from the
+        // anchor's.
+        let verified = first_break.map_or(pushed, |b| b.index);
+        let last_seq = anchored_after.unwrap_or(0).saturating_add(verified);
         VerifyReport {
-            entries: self.verified,
+            entries: verified,
             last_seq,
             anchored_after,
-            first_break: self.first_break,
+            first_break,
         }
     }
 }
