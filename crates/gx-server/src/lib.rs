@@ -43,6 +43,7 @@ mod config;
 mod conn;
 mod encoding;
 mod error;
+#[cfg(feature = "_fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod ids;
