@@ -4,7 +4,11 @@
 mod cli {
     mod audit;
     mod bundle;
+    mod cloud;
     mod demo;
+    mod device;
+    mod files;
+    mod lifecycle;
     mod server;
     mod token;
     mod util;

@@ -1,7 +1,9 @@
 //! [`verify_log`]: checks a whole log, every segment in order, one line in memory at a time.
 //!
-//! Every entry goes through gx-core's [`BatchChainVerifier`]: shape, recomputed hash,
-//! signature (checked in batches, with the single check's verdict), seq, link. The first break is reported with its index (0-based, counting
+//! Every entry goes through gx-core's chain verification ([`BatchChainVerifier`] under one
+//! key, signatures checked in batches with the single check's verdict; [`ChainVerifier`]
+//! one by one under a key schedule): shape, recomputed hash,
+//! signature, seq, link. The first break is reported with its index (0-based, counting
 //! entries across all segments), seq and code, and verification stops there. A torn last
 //! line counts as a break (`INVALID_ENTRY`): `verify_log` reports the file as it is and
 //! never repairs it.
@@ -10,12 +12,23 @@
 //! the sync cursor says the entries before it were confirmed by the server (so gx
 //! deleted them). Then the chain is anchored at that entry's `prevHash`, and the report
 //! says so ([`VerifyReport::anchored_after`]).
+//!
+//! Which key: a log that lived through refreshes is signed with several audit keys, each
+//! from some seq on. [`verify_log_keys`] takes them as [`KeySpan`]s, oldest first (a
+//! device's [`AuditKeyHistory`](crate::AuditKeyHistory) gives them with their first
+//! seqs). A span whose first seq is unknown (keys given by hand) takes over at the first
+//! entry that verifies under it and not under the key before; once a later key took
+//! over, earlier keys are never used again.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use gx_core::SignedAuditEntry;
 use gx_core::audit::legacy::LegacyPyChainVerifier;
-use gx_core::audit::{AuditVerifyingKey, BatchChainVerifier, ChainAnchor, ChainBreak, PrevHash};
+use gx_core::audit::{
+    AuditVerifyingKey, BatchChainVerifier, BreakCode, ChainAnchor, ChainBreak, ChainVerifier,
+    PrevHash,
+};
 
 use super::LogError;
 use super::codec;
@@ -71,6 +84,56 @@ impl VerifyReport {
     }
 }
 
+/// One audit key of a log and the seq from which it signs, if known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeySpan {
+    key: AuditVerifyingKey,
+    from_seq: Option<u64>,
+}
+
+impl KeySpan {
+    /// `key`, signing from `seq` on.
+    pub fn from_seq(key: AuditVerifyingKey, seq: u64) -> Self {
+        Self {
+            key,
+            from_seq: Some(seq),
+        }
+    }
+
+    /// `key`, from wherever the entries show it takes over.
+    pub fn unbounded(key: AuditVerifyingKey) -> Self {
+        Self {
+            key,
+            from_seq: None,
+        }
+    }
+
+    /// The key.
+    pub fn key(&self) -> &AuditVerifyingKey {
+        &self.key
+    }
+
+    /// The first seq it signs, if known.
+    pub fn first_seq(&self) -> Option<u64> {
+        self.from_seq
+    }
+}
+
+/// Verifies every entry of the wire-format log at `path` (all its segments) under
+/// `keys`, oldest first (see the module docs). An empty `keys` verifies nothing: every
+/// entry is `INVALID_SIGNATURE`.
+///
+/// # Errors
+/// As [`verify_log`].
+pub fn verify_log_keys(path: impl AsRef<Path>, keys: &[KeySpan]) -> Result<VerifyReport, LogError> {
+    let paths = LogPaths::new(path.as_ref());
+    let files = log_files(&paths)?;
+    let anchor = wire_anchor(&paths, &files)?;
+    let mut checker = Checker::scheduled(anchor, keys);
+    run(&files, &mut checker)?;
+    Ok(checker.report())
+}
+
 /// Verifies every entry of the wire-format log at `path` (all its segments) under `key`.
 ///
 /// # Errors
@@ -93,15 +156,27 @@ pub fn verify_log_as(
     format: LogFormat,
 ) -> Result<VerifyReport, LogError> {
     let paths = LogPaths::new(path.as_ref());
-    let mut files: Vec<PathBuf> = paths.list_segments()?.into_iter().map(|(_, p)| p).collect();
-    files.push(paths.base().to_path_buf());
+    let files = log_files(&paths)?;
     let anchor = match format {
         LogFormat::Wire => wire_anchor(&paths, &files)?,
         LogFormat::LegacyPython => ChainAnchor::Genesis,
     };
     let mut checker = Checker::new(format, anchor, key);
+    run(&files, &mut checker)?;
+    Ok(checker.report())
+}
+
+/// The rotated segments, oldest first, then the active file.
+fn log_files(paths: &LogPaths) -> Result<Vec<PathBuf>, LogError> {
+    let mut files: Vec<PathBuf> = paths.list_segments()?.into_iter().map(|(_, p)| p).collect();
+    files.push(paths.base().to_path_buf());
+    Ok(files)
+}
+
+/// Feeds every line of `files` to `checker` until the end or the first break.
+fn run(files: &[PathBuf], checker: &mut Checker<'_>) -> Result<(), LogError> {
     let mut buf = Vec::new();
-    for file_path in &files {
+    for file_path in files {
         let file = match File::open(file_path) {
             Ok(f) => f,
             // The active file may be absent right after a crash inside a rotation.
@@ -117,17 +192,17 @@ pub fn verify_log_as(
                 Line::End => break,
                 Line::Torn => {
                     checker.torn();
-                    return Ok(checker.finish());
+                    return Ok(());
                 }
                 Line::Complete => {
                     if checker.push(&buf).is_err() {
-                        return Ok(checker.finish());
+                        return Ok(());
                     }
                 }
             }
         }
     }
-    Ok(checker.finish())
+    Ok(())
 }
 
 /// Genesis, or the `prevHash` of the oldest entry when the cursor covers what came before.
@@ -163,12 +238,79 @@ fn wire_anchor(paths: &LogPaths, files: &[PathBuf]) -> Result<ChainAnchor, LogEr
 struct Checker<'k> {
     verifier: Verifier<'k>,
     anchor: ChainAnchor,
+    verified: u64,
     first_break: Option<ChainBreak>,
 }
 
 enum Verifier<'k> {
     Wire(BatchChainVerifier<'k>),
     Legacy(LegacyPyChainVerifier<'k>),
+    Scheduled(Schedule<'k>),
+}
+
+/// Wire-format verification under a sequence of keys: one [`ChainVerifier`] per key,
+/// each anchored where the previous one stopped.
+struct Schedule<'k> {
+    spans: &'k [KeySpan],
+    /// The span in force.
+    current: usize,
+    chain: Option<ChainVerifier<'k>>,
+    /// The anchor for the first verifier.
+    anchor: ChainAnchor,
+}
+
+impl<'k> Schedule<'k> {
+    /// Checks one parsed entry, switching keys where the schedule says.
+    fn push(&mut self, e: &SignedAuditEntry<'_>) -> Result<(), BreakCode> {
+        let seq = e.entry.seq;
+        let spans: &'k [KeySpan] = self.spans;
+        // Known boundaries: the last span that starts at or before this seq.
+        while let Some(next) = spans.get(self.current + 1) {
+            match next.from_seq {
+                Some(first) if seq >= first => self.switch(self.current + 1),
+                _ => break,
+            }
+        }
+        let Some(span) = spans.get(self.current) else {
+            return Err(BreakCode::InvalidSignature);
+        };
+        let chain = self
+            .chain
+            .get_or_insert_with(|| ChainVerifier::new(self.anchor, &span.key));
+        match chain.push(e) {
+            Ok(()) => Ok(()),
+            Err(b) if b.code == BreakCode::InvalidSignature => {
+                // A later key of unknown start may have taken over here.
+                let later = spans
+                    .iter()
+                    .enumerate()
+                    .skip(self.current + 1)
+                    .take_while(|(_, s)| s.from_seq.is_none())
+                    .find(|(_, s)| s.key.verify_hash(&e.hash, &e.signature).is_ok())
+                    .map(|(i, _)| i);
+                let Some(i) = later else {
+                    return Err(b.code);
+                };
+                self.switch(i);
+                let anchor = self.anchor;
+                let key = &spans.get(i).ok_or(b.code)?.key;
+                let chain = self.chain.insert(ChainVerifier::new(anchor, key));
+                chain.push(e).map_err(|b| b.code)
+            }
+            Err(b) => Err(b.code),
+        }
+    }
+
+    /// Moves to span `i`, anchoring its verifier after the last verified entry.
+    fn switch(&mut self, i: usize) {
+        if let Some(chain) = self.chain.take() {
+            self.anchor = match chain.last() {
+                Some((seq, hash)) => ChainAnchor::After { seq, hash },
+                None => ChainAnchor::Genesis,
+            };
+        }
+        self.current = i;
+    }
 }
 
 impl<'k> Checker<'k> {
@@ -180,19 +322,51 @@ impl<'k> Checker<'k> {
         Self {
             verifier,
             anchor,
+            verified: 0,
             first_break: None,
         }
     }
 
-    /// Checks one line; an `Err` is the chain's first break (possibly an earlier entry's,
-    /// whose signature was still pending).
+    fn scheduled(anchor: ChainAnchor, spans: &'k [KeySpan]) -> Self {
+        Self {
+            verifier: Verifier::Scheduled(Schedule {
+                spans,
+                current: 0,
+                chain: None,
+                anchor,
+            }),
+            anchor,
+            verified: 0,
+            first_break: None,
+        }
+    }
+
     fn push(&mut self, line: &[u8]) -> Result<(), ChainBreak> {
+        if let Some(b) = self.first_break {
+            return Err(b);
+        }
+        let index = self.verified;
         let res = match &mut self.verifier {
             Verifier::Wire(v) => v.push_line(line),
             Verifier::Legacy(v) => v.push_line(line),
+            Verifier::Scheduled(s) => match SignedAuditEntry::parse_line(line) {
+                Ok(e) => s.push(&e).map_err(|code| ChainBreak {
+                    index,
+                    seq: Some(e.entry.seq),
+                    code,
+                }),
+                Err(_) => Err(ChainBreak {
+                    index,
+                    seq: None,
+                    code: BreakCode::InvalidEntry,
+                }),
+            },
         };
-        if let Err(b) = res {
-            self.first_break.get_or_insert(b);
+        match res {
+            Ok(()) => self.verified += 1,
+            Err(b) => {
+                self.first_break.get_or_insert(b);
+            }
         }
         res
     }
@@ -203,23 +377,22 @@ impl<'k> Checker<'k> {
         let _ = self.push(b"");
     }
 
-    /// Checks what is pending and reports.
-    fn finish(self) -> VerifyReport {
-        let end = match self.verifier {
-            Verifier::Wire(v) => v.finish(),
-            Verifier::Legacy(v) => v.finish(),
-        };
-        let (pushed, first_break) = match end {
-            Ok(head) => (head.entries, self.first_break),
-            Err(b) => (b.index, self.first_break.or(Some(b))),
+    /// Checks the signatures still pending and reports.
+    fn report(self) -> VerifyReport {
+        let (verified, first_break) = match self.verifier {
+            // A pushed entry may still wait for its batch: the verifier's own verdict
+            // says how many verified (every entry before the first break).
+            Verifier::Wire(v) => match v.finish() {
+                Ok(head) => (head.entries, None),
+                Err(b) => (b.index, Some(b)),
+            },
+            _ => (self.verified, self.first_break),
         };
         let anchored_after = match self.anchor {
             ChainAnchor::After { seq, .. } => Some(seq),
             ChainAnchor::Genesis => None,
         };
-        // Every entry before the first break verified, with consecutive seqs from the
-        // anchor's.
-        let verified = first_break.map_or(pushed, |b| b.index);
+        // Verified entries have consecutive seqs from the anchor's.
         let last_seq = anchored_after.unwrap_or(0).saturating_add(verified);
         VerifyReport {
             entries: verified,
