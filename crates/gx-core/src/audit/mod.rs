@@ -1,5 +1,5 @@
 //! The audit trail: entries, their byte-exact hash, Ed25519 signatures, and streaming
-//! chain verification (issue #3).
+//! chain verification.
 //!
 //! # What is where
 //! - [`AuditEntry`] / [`SignedAuditEntry`]: the entry model. Build entries from plain
