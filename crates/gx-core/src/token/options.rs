@@ -14,7 +14,7 @@ pub enum MissingScopePolicy {
     #[default]
     Reject,
     /// Accept, and report the missing scopes in
-    /// [`VerifiedGrant::missing_scopes`]. This is the published clients' "log" mode; a
+    /// [`VerifiedGrant::missing_scopes`](crate::VerifiedGrant::missing_scopes). This is the published clients' "log" mode; a
     /// no_std core cannot log, so the caller must.
     Report,
 }

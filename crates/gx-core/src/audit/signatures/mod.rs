@@ -149,7 +149,7 @@ fn canonical_encoding(bytes: &[u8; 32]) -> bool {
     let mut one = [0; 32];
     one[0] = 1;
     let x_is_zero = y == one || y == p_minus_1;
-    !at_least_p && !(sign == 1 && x_is_zero)
+    !(at_least_p || (sign == 1 && x_is_zero))
 }
 
 /// The canonical encodings of the eight points of small order.

@@ -1,10 +1,12 @@
 //! The batched path against the single check, and the single check against Node's
 //! `crypto.verify` (the hosted service's check), on edge-case and Wycheproof vectors.
 
+extern crate alloc;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use alloc::{format, vec};
 use std::process::{Command, Stdio};
-use std::string::String;
-use std::vec::Vec;
-use std::{format, vec};
 
 use ed25519_dalek::VerifyingKey;
 
@@ -296,7 +298,9 @@ fn public_api_finds_every_kind_of_bad_signature_in_every_chunk() {
             carry = v >> 8;
         }
     };
-    let tampers: [&dyn Fn(&mut [u8; 64], &[u8; 64]); 5] = [
+    /// Changes a signature (given the next entry's, to swap in).
+    type Tamper<'a> = &'a dyn Fn(&mut [u8; 64], &[u8; 64]);
+    let tampers: [Tamper<'_>; 5] = [
         &|s, _| s[3] ^= 0x10,
         &|s, _| s[40] ^= 0x01,
         &|s, _| s[31] ^= 0x80,
