@@ -10,6 +10,7 @@ mod cli {
     mod files;
     mod lifecycle;
     mod server;
+    mod server_keys;
     mod token;
     mod util;
 }

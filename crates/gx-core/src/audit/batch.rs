@@ -49,6 +49,26 @@ fn verify_signatures(
     }
 }
 
+#[cfg(feature = "batch")]
+impl AuditVerifyingKey {
+    /// Whether every signature of `items` (hashes signed under this key) is valid, checked
+    /// in batches with the single check's verdict (see
+    /// [`verify_signatures`](super::verify_signatures)). `false` says some signature is
+    /// bad, not which: [`verify_signatures`](super::verify_signatures) gives its index. An
+    /// empty slice is valid.
+    pub fn verify_batch(&self, items: &[(EntryHash, EntrySignature)]) -> bool {
+        let checks: Vec<_> = items
+            .iter()
+            .map(|&(hash, signature)| SignatureCheck {
+                key: self,
+                hash,
+                signature,
+            })
+            .collect();
+        super::signatures::verify_signatures(&checks).is_ok()
+    }
+}
+
 /// A [`ChainVerifier`] that checks signatures in batches of [`SIGNATURE_BATCH`]
 /// (feature `batch`), with the verdicts of the single check. Memory: one batch of pending
 /// hashes and signatures (about 36 KiB), and while a batch is checked what
