@@ -1,5 +1,6 @@
 //! `cargo xtask cross`: builds the workspace for `aarch64-unknown-linux-gnu` (a Pi or a
-//! Jetson) with Debian's cross toolchain and runs test suites under `qemu-aarch64`.
+//! Jetson) with Debian's cross toolchain and runs test suites under `qemu-aarch64`; with
+//! `--gx-smoke`, also runs the aarch64 `gx` binary itself on a short scenario.
 //!
 //! The linker, C compiler and test runner are set through Cargo's per-target environment
 //! variables for the commands run here only, so host builds never see them.
@@ -25,17 +26,21 @@ const NEEDS_CHILD_PROCESS: [&str; 4] = [
     "audit_log::lock::a_second_process_is_refused_and_nothing_interleaves",
 ];
 
-const USAGE: &str = "cargo xtask cross [--no-build] [--test <package>]...
-  default: release build of the workspace, then the gx-core and gx-storage tests";
+const USAGE: &str = "cargo xtask cross [--no-build] [--test <package>]... [--gx-smoke]
+  default: release build of the workspace, then the gx-core and gx-storage tests
+  --gx-smoke: also build gx-cli (dev profile) and run `gx` under qemu-aarch64: verify a
+              token, verify a log, append to a log and verify it, refuse a tampered one";
 
 /// Entry point of `cargo xtask cross`.
 pub(crate) fn run(sh: &Shell, args: impl Iterator<Item = String>) -> Result<()> {
     let mut build = true;
+    let mut smoke = false;
     let mut tests: Vec<String> = Vec::new();
     let mut args = args;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--no-build" => build = false,
+            "--gx-smoke" => smoke = true,
             "--test" => match args.next() {
                 Some(p) => tests.push(p),
                 None => bail!("--test needs a package\n{USAGE}"),
@@ -107,6 +112,126 @@ pub(crate) fn run(sh: &Shell, args: impl Iterator<Item = String>) -> Result<()> 
     )
     .run()?;
     println!("cross: {} passed on {TRIPLE}", tests.join(", "));
+    if smoke {
+        gx_smoke(sh)?;
+    }
+    Ok(())
+}
+
+/// Builds `gx` for aarch64 (dev profile: our code unoptimised, dependencies at the
+/// profile's opt-level) and runs it under `qemu-aarch64` on the peer fixtures.
+fn gx_smoke(sh: &Shell) -> Result<()> {
+    println!("cross: dev build of gx-cli for {TRIPLE}");
+    cmd!(sh, "cargo build -p gx-cli --bin gx --target {TRIPLE}").run()?;
+    let gx = target_dir(sh).join(TRIPLE).join("debug/gx");
+    let root = sh.current_dir();
+    let fixture = |p: &str| root.join("fixtures").join(p);
+    let tmp = std::env::temp_dir().join(format!("gx-cross-smoke-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp)?;
+    let result = (|| -> Result<()> {
+        // The Python client's bundle (raw hex key); the copy takes the lock and time floor.
+        let bundle = tmp.join("bundle.enc");
+        std::fs::copy(fixture("peer/py_bundle.enc"), &bundle)?;
+        let key = fixture("peer/bundle_key.hex");
+        let log = tmp.join("audit.jsonl");
+        let (jwks, token) = (fixture("peer/jwks.json"), fixture("peer/token.jwt"));
+        let (chain, spki) = (
+            fixture("audit/signed_chain.jsonl"),
+            fixture("audit/test_key_spki.pem"),
+        );
+        let gx_run = |args: &[&std::ffi::OsStr]| -> Result<i32> {
+            let out = cmd!(sh, "qemu-aarch64 -L {SYSROOT} {gx} {args...}")
+                .ignore_status()
+                .output()?;
+            Ok(out.status.code().unwrap_or(-1))
+        };
+        let os = |s: &'static str| std::ffi::OsStr::new(s);
+        let steps: [(&str, Vec<&std::ffi::OsStr>, i32); 4] = [
+            (
+                "token verify (peer token, at its issue time)",
+                vec![
+                    os("token"),
+                    os("verify"),
+                    os("--jwks"),
+                    jwks.as_os_str(),
+                    os("--token"),
+                    token.as_os_str(),
+                    os("--now"),
+                    os("1795751706"),
+                ],
+                0,
+            ),
+            (
+                "audit verify (24-entry chain signed by node)",
+                vec![
+                    os("audit"),
+                    os("verify"),
+                    chain.as_os_str(),
+                    os("--public-key"),
+                    spki.as_os_str(),
+                ],
+                0,
+            ),
+            (
+                "audit append",
+                vec![
+                    os("audit"),
+                    os("append"),
+                    os("--bundle"),
+                    bundle.as_os_str(),
+                    os("--key-file"),
+                    key.as_os_str(),
+                    os("--log"),
+                    log.as_os_str(),
+                    os("--action"),
+                    os("tool:read_contacts"),
+                    os("--result"),
+                    os("success"),
+                    os("--metadata"),
+                    os(r#"{"count":42}"#),
+                    os("--now"),
+                    os("1795751706"),
+                ],
+                0,
+            ),
+            (
+                "audit verify (the appended log)",
+                vec![
+                    os("audit"),
+                    os("verify"),
+                    log.as_os_str(),
+                    os("--bundle"),
+                    bundle.as_os_str(),
+                    os("--key-file"),
+                    key.as_os_str(),
+                ],
+                0,
+            ),
+        ];
+        for (what, args, want) in &steps {
+            let code = gx_run(args)?;
+            if code != *want {
+                bail!("cross: gx {what}: exit {code}, expected {want}");
+            }
+            println!("cross: gx {what}: exit {code} as expected");
+        }
+        // The same log with its metadata changed must be refused (exit 1).
+        let text = std::fs::read_to_string(&log)?;
+        let tampered = text.replace(r#""count":42"#, r#""count":43"#);
+        if tampered == text {
+            bail!("cross: the appended entry does not carry its metadata");
+        }
+        std::fs::write(&log, tampered)?;
+        let code = gx_run(&steps[3].1)?;
+        if code != 1 {
+            bail!("cross: gx audit verify of a tampered log: exit {code}, expected 1");
+        }
+        println!("cross: gx audit verify (tampered log): exit 1 as expected");
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&tmp);
+    result?;
+    println!("cross: gx smoke scenario passed on {TRIPLE}");
     Ok(())
 }
 

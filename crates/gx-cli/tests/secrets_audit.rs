@@ -1,4 +1,4 @@
-//! Secrets audit (issue #10, part 4): runs the CLI, the server and the sync client through
+//! Secrets audit: runs the CLI, the server and the sync client through
 //! a full flow with logging at TRACE and asserts that no API key, private key (PEM body,
 //! DER, raw seed in hex or base64), bundle key or grant token (whole, or its signature
 //! segment) appears in anything they print or log, nor in the `Debug` and `Display`

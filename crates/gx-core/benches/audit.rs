@@ -1,4 +1,4 @@
-//! Audit trail benchmarks (issue #3): entry hash, entry signing, and verification of a
+//! Audit trail benchmarks: entry hash, entry signing, and verification of a
 //! 10,000-entry chain (hash + link only; with signatures serial, batched, parallel).
 //!
 //! Run: `cargo bench -p gx-core --features std,batch,fast-ed25519 --bench audit`

@@ -1,4 +1,4 @@
-//! Benchmarks of grant-token verification (issue #2): each provider end to end, the
+//! Benchmarks of grant-token verification: each provider end to end, the
 //! memoized re-verify, the raw `rsa` and aws-lc-rs operations on the same signature, and
 //! JWKS parsing. Run: `cargo bench -p gx-core --features aws-lc-rs --bench verify`.
 //!

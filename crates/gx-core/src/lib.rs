@@ -25,8 +25,17 @@ extern crate std;
 mod time;
 pub use time::{TimeError, UnixTime};
 
-// ---- token verification (issue #2): owned by the token/provider modules ----
+// ---- crypto providers: the RSA operation of token verification ----
 pub mod provider;
+#[cfg(feature = "aws-lc-rs")]
+pub use provider::AwsLcRs;
+#[cfg(any(feature = "rust-crypto", feature = "aws-lc-rs"))]
+pub use provider::DefaultProvider;
+#[cfg(feature = "rust-crypto")]
+pub use provider::RustCrypto;
+pub use provider::{CryptoProvider, InvalidSignature, KeyRejected};
+
+// ---- token verification: owned by the token module ----
 mod token;
 pub use token::{
     DECODE_BUF_LEN, GrantToken, JwksError, JwksSnapshot, Limit, MAX_AUDIENCES, MAX_KEYS,
@@ -36,9 +45,19 @@ pub use token::{
     VerifyError, enforce_scopes, has_scope,
 };
 
-// ---- audit trail (issue #3): owned by the audit module ----
+// ---- audit trail: owned by the audit module ----
 pub mod audit;
+#[cfg(feature = "std")]
+pub use audit::verify_chain_parallel;
 pub use audit::{
-    AuditEntry, AuditSigningKey, AuditStr, AuditVerifyingKey, ChainAnchor, ChainBreak,
-    ChainVerifier, EntryHash, Metadata, Scopes, SignedAuditEntry, entry_hash,
+    AsciiBuf, AuditEntry, AuditSigningKey, AuditStr, AuditVerifyingKey, BreakCode, ChainAnchor,
+    ChainBreak, ChainHead, ChainVerifier, EntryError, EntryHash, EntrySignature, Field,
+    GENESIS_PREV_HASH, KeyError, MAX_METADATA_DEPTH, MAX_SEQ, METADATA_MEMBER_SLOTS, Metadata,
+    MetadataError, PrevHash, ScopeIter, Scopes, SignedAuditEntry, WriteError, entry_hash,
 };
+#[cfg(feature = "batch")]
+pub use audit::{
+    BatchChainVerifier, SIGNATURE_BATCH, SignatureCheck, signature_verdicts, verify_signatures,
+};
+// The Python client's own log format (read and verify only).
+pub use audit::legacy::{LEGACY_GENESIS_PREV_HASH, LegacyPyChainVerifier, LegacyPyEntry};

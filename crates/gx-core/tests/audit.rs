@@ -1,4 +1,4 @@
-//! Integration tests of the audit trail (issue #3): one binary, modules in `tests/audit/`.
+//! Integration tests of the audit trail: one binary, modules in `tests/audit/`.
 
 mod audit {
     mod chain;

@@ -1,4 +1,4 @@
-//! Integration tests of grant-token verification (issue #2), one binary: fixtures from
+//! Integration tests of grant-token verification, one binary: fixtures from
 //! PyJWT and the published clients, Wycheproof vectors, the attack catalogue, limits,
 //! the memo and a property test, each run through every enabled crypto provider.
 

@@ -51,6 +51,7 @@ mod conn;
 mod database;
 mod encoding;
 mod error;
+#[cfg(feature = "_fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod ids;

@@ -254,7 +254,7 @@ async fn dispatch(
 }
 
 /// The hyper service function, with a body budget of its own and the default deadline.
-#[allow(dead_code, reason = "the fuzzing harness drives requests through it")]
+#[cfg(feature = "_fuzzing")]
 pub(crate) async fn handle(
     state: Arc<AppState>,
     req: Request<Incoming>,

@@ -1,4 +1,4 @@
-//! The gx-server abuse suite (issue #10, part 2): the real server on a loopback TLS port
+//! The gx-server abuse suite: the real server on a loopback TLS port
 //! fed oversized and malformed bodies, slow clients, floods past the rate limits and
 //! thousands of connections. Every bad request must get its documented status and code,
 //! the server must stay up with bounded memory, and honest clients must still be served.

@@ -16,7 +16,7 @@
 
 pub use gx_core;
 
-// ---- I/O seam and fault injection (issue #10) ----
+// ---- I/O seam and fault injection ----
 mod fault;
 /// Unstable, for tests only: inject I/O errors at chosen points of the audit log and of
 /// atomic file replacement (see `docs/audit-log.md`, "Faults"). Behind the
@@ -26,7 +26,7 @@ pub mod fault_injection {
     pub use crate::fault::{Fault, FaultGuard, FaultPoint};
 }
 
-// ---- consent bundle file (issue #4) ----
+// ---- consent bundle file ----
 mod atomic;
 mod bundle;
 pub use bundle::{
@@ -34,7 +34,7 @@ pub use bundle::{
     BundleKey, ConsentBundle, KeyDerivation, KeyError, OfflineAuditKey, TamperReason,
 };
 
-// ---- audit log, cursor, time floor (issue #3) ----
+// ---- audit log, cursor, time floor ----
 mod cursor;
 mod log;
 mod time_floor;

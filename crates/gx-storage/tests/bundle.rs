@@ -1,4 +1,4 @@
-//! Integration tests of the consent bundle file (issue #4): peer formats, tampering,
+//! Integration tests of the consent bundle file: peer formats, tampering,
 //! truncation, crash safety of `store`, permissions, the bundle JSON and key handling.
 //!
 //! `crash` re-runs this test binary as a child process that stores bundles in a loop

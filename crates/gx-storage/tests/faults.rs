@@ -1,4 +1,4 @@
-//! Durability under injected I/O faults (issue #10, part 3): writes, flushes, truncations,
+//! Durability under injected I/O faults: writes, flushes, truncations,
 //! renames and directory syncs of the audit log, the sync cursor, the time floor and the
 //! bundle store fail with real errnos (`ENOSPC`, `EIO`, `EDQUOT`, short writes) at every
 //! fault point of `gx_storage::fault_injection`.

@@ -1,5 +1,5 @@
 //! The audit trail: entries, their byte-exact hash, Ed25519 signatures, and streaming
-//! chain verification (issue #3).
+//! chain verification.
 //!
 //! # What is where
 //! - [`AuditEntry`] / [`SignedAuditEntry`]: the entry model. Build entries from plain
@@ -9,13 +9,16 @@
 //!   JavaScript's `JSON.stringify(JSON.parse(text))`.
 //! - [`AuditSigningKey`] / [`AuditVerifyingKey`]: Ed25519 over the hex hash.
 //! - [`ChainVerifier`]: one entry at a time, constant memory, first break wins.
-//! - `BatchChainVerifier` (feature `batch`) and `verify_chain_parallel` (feature `std`).
+//! - `verify_signatures` / `signature_verdicts` (feature `batch`): Ed25519 checks in
+//!   batches with the single check's verdict; `BatchChainVerifier` on top of them, and
+//!   `verify_chain_parallel` (feature `std`).
 //! - [`legacy`]: the Python client's own log format, which the hosted service rejects.
 //!
 //! # Features
 //! - none: everything above except batching and threads, no allocation.
 //! - `alloc`: metadata wider than the stack slots, `to_json`/`to_canonical_string`.
-//! - `batch`: `BatchChainVerifier` (ed25519-dalek batch verification; needs `alloc`).
+//! - `batch`: batched signature checks and `BatchChainVerifier` (ed25519-dalek's
+//!   `verify_batch`; needs `alloc`).
 //! - `std`: `verify_chain_parallel` (scoped threads; batched per thread with `batch`).
 //! - `float-metadata` (default, and implied by `std`): metadata numbers of any form,
 //!   printed exactly as JavaScript does (an `f64` parser and `ryu-js`, ~27 KiB of flash).
@@ -52,13 +55,15 @@ mod json;
 mod keys;
 pub mod legacy;
 mod line;
+#[cfg(feature = "batch")]
+mod signatures;
 mod sink;
 mod text;
 
+#[cfg(feature = "batch")]
+pub use batch::BatchChainVerifier;
 #[cfg(feature = "std")]
 pub use batch::verify_chain_parallel;
-#[cfg(feature = "batch")]
-pub use batch::{BatchChainVerifier, SIGNATURE_BATCH};
 pub use chain::{ChainAnchor, ChainHead, ChainVerifier};
 pub use entry::{
     AsciiBuf, AuditEntry, EntryHash, EntrySignature, GENESIS_PREV_HASH, MAX_SEQ, PrevHash,
@@ -66,4 +71,6 @@ pub use entry::{
 };
 pub use error::{BreakCode, ChainBreak, EntryError, Field, KeyError, MetadataError, WriteError};
 pub use keys::{AuditSigningKey, AuditVerifyingKey};
+#[cfg(feature = "batch")]
+pub use signatures::{SIGNATURE_BATCH, SignatureCheck, signature_verdicts, verify_signatures};
 pub use text::{AuditStr, MAX_METADATA_DEPTH, METADATA_MEMBER_SLOTS, Metadata, ScopeIter, Scopes};

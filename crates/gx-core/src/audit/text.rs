@@ -395,7 +395,7 @@ pub(crate) fn canonicalize<S: Sink + ?Sized>(
 }
 
 /// Canonicalises with a pool of `N` slots on the stack. Its own frame (`inline(never)`),
-/// so small metadata never pays for the large pool's stack (issue #8).
+/// so small metadata never pays for the large pool's stack (firmware's stack is small).
 #[inline(never)]
 fn canonicalize_with<const N: usize, S: Sink + ?Sized>(
     text: &[u8],

@@ -8,7 +8,7 @@
 //! Nothing of the decrypted block is parsed.
 //!
 //! Key preparation (the Montgomery parameters of the modulus) is where the footprint is
-//! (issue #8): a 2048-bit modulus uses `crypto-bigint`'s fixed-size 2048-bit code (~6 KiB
+//! (for firmware, where flash and stack are scarce): a 2048-bit modulus uses `crypto-bigint`'s fixed-size 2048-bit code (~6 KiB
 //! of flash, no big stack frames); any other size needs its generic code, whose Karatsuba
 //! multiplication for up to 8192-bit operands is ~20 KiB of flash and keeps ~12 KiB of
 //! temporaries on the stack. That generic path is the `rsa-large-keys` feature (on by

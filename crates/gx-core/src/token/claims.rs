@@ -7,10 +7,9 @@
 
 use heapless::Vec;
 
-use super::error::{Limit, Malformed, Part, VerifyError};
+use super::error::{Limit, Malformed, Part, VerifyError, json_error};
 use super::grant::{MAX_AUDIENCES, MAX_SCOPES, VerifiedGrant};
 use super::json::{self, JsonError, Span, Value};
-use super::jws::json_error;
 use crate::UnixTime;
 
 /// Claim values as spans of the buffer, before they are read.

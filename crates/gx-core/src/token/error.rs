@@ -5,7 +5,8 @@
 
 use core::fmt;
 
-use super::scope::MissingScopes;
+use super::json::JsonError;
+use super::missing::MissingScopes;
 use crate::UnixTime;
 
 /// The part of a compact JWS a structural problem was found in.
@@ -266,6 +267,23 @@ impl fmt::Display for VerifyError<'_> {
 }
 
 impl core::error::Error for VerifyError<'_> {}
+
+/// Maps a JSON problem in `part` to a verification error; a duplicated member is named.
+pub(crate) fn json_error(b: &[u8], e: JsonError, part: Part) -> VerifyError<'_> {
+    match e {
+        JsonError::Syntax(at) => VerifyError::Malformed(Malformed::Json(part, at)),
+        JsonError::NotAnObject => VerifyError::Malformed(Malformed::NotAnObject(part)),
+        JsonError::TooDeep => VerifyError::Malformed(Malformed::TooDeep(part)),
+        JsonError::TooManyMembers => VerifyError::Malformed(Malformed::TooManyMembers(part)),
+        JsonError::Duplicate(span) => VerifyError::DuplicateMember {
+            part,
+            name: b
+                .get(span.start..span.end)
+                .and_then(|n| core::str::from_utf8(n).ok())
+                .unwrap_or(""),
+        },
+    }
+}
 
 #[cfg(test)]
 mod tests;

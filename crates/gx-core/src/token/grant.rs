@@ -3,8 +3,8 @@
 //! depth, scopes): the part of verification that runs again on every memo hit.
 
 use super::error::VerifyError;
-use super::scope::MissingScopes;
-use super::verifier::{MissingScopePolicy, VerifierOptions};
+use super::missing::MissingScopes;
+use super::options::{MissingScopePolicy, VerifierOptions};
 use crate::UnixTime;
 
 /// The most scopes a grant may hold (the protocol's bound).
@@ -121,7 +121,7 @@ impl<'a> VerifiedGrant<'a> {
     }
     /// Whether the grant holds `scope` (exact match).
     pub fn has_scope(&self, scope: &str) -> bool {
-        super::scope::has_scope(self, scope)
+        self.scopes().contains(&scope)
     }
 
     /// The checks that depend on `now` and on the options, in the documented order:

@@ -224,7 +224,7 @@ impl<P: CryptoProvider> JwksSnapshot<P> {
 
     /// Parses a JWKS or a bundle's `jwksSnapshot` into this snapshot, replacing what it
     /// held; keys are prepared with its provider. Nothing the size of a snapshot goes on
-    /// the stack (it is ~3 KiB on a 32-bit target; issue #8).
+    /// the stack (it is ~3 KiB on a 32-bit target, where the stack is small).
     ///
     /// # Errors
     /// [`JwksError`] when the document itself is unreadable; the snapshot is then left
@@ -364,7 +364,7 @@ impl<P: CryptoProvider> JwksSnapshot<P> {
 /// The top-level members of a JWKS document: the `keys` array and the timestamps.
 ///
 /// Its own frame (`inline(never)`): the member table is gone before any key is
-/// prepared, so it never adds to the stack depth of the RSA arithmetic (issue #8).
+/// prepared, so it never adds to the stack depth of the RSA arithmetic (firmware's stack budget).
 #[inline(never)]
 fn top_level(json: &[u8]) -> Result<(Span, Option<UnixTime>, Option<UnixTime>), JwksError> {
     let members = json::parse_object(json).map_err(|e| match e {

@@ -24,6 +24,12 @@ pub use error::{Limit, Malformed, Part, VerifyError};
 
 mod json;
 
+mod missing;
+pub use missing::{MAX_REQUIRED_SCOPES, MissingScopes};
+
+mod options;
+pub use options::{MissingScopePolicy, OptionsError, VerifierOptions};
+
 mod jwks;
 pub use jwks::{
     JwksError, JwksSnapshot, MAX_KEYS, MAX_KID_LEN, MAX_MODULUS_BITS, MIN_MODULUS_BITS, SkipReason,
@@ -37,7 +43,7 @@ mod memo;
 pub use memo::{MemoSlot, VerificationMemo};
 
 mod scope;
-pub use scope::{MAX_REQUIRED_SCOPES, MissingScopes, enforce_scopes, has_scope};
+pub use scope::{enforce_scopes, has_scope};
 
 mod verifier;
-pub use verifier::{DECODE_BUF_LEN, MissingScopePolicy, OptionsError, Verifier, VerifierOptions};
+pub use verifier::{DECODE_BUF_LEN, Verifier};

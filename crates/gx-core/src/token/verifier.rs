@@ -1,5 +1,4 @@
-//! The verifier: options, and `verify(token, now)` in the order `docs/verification.md`
-//! describes.
+//! The verifier: `verify(token, now)` in the order `docs/verification.md` describes.
 //!
 //! Memory: the caller passes a decode buffer; the decoded header and claims go there
 //! (3/4 of the token's size at most, so [`DECODE_BUF_LEN`] always suffices) and the
@@ -16,129 +15,14 @@ use super::grant::VerifiedGrant;
 use super::jwks::{JwksSnapshot, MAX_MODULUS_BYTES, UsableKey};
 use super::jws::{GrantToken, MAX_TOKEN_LEN, decode_segment, decoded_len, parse_header};
 use super::memo::{Replay, VerificationMemo};
-use super::scope::MAX_REQUIRED_SCOPES;
+use super::missing::MAX_REQUIRED_SCOPES;
+use super::options::{OptionsError, VerifierOptions};
 use crate::UnixTime;
 use crate::provider::CryptoProvider;
 
 /// A decode buffer of this many bytes holds the header and claims of any token up to
 /// [`MAX_TOKEN_LEN`].
 pub const DECODE_BUF_LEN: usize = MAX_TOKEN_LEN / 4 * 3;
-
-/// What to do when a grant lacks a required scope.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum MissingScopePolicy {
-    /// Fail with `SCOPE_VIOLATION` (the default).
-    #[default]
-    Reject,
-    /// Accept, and report the missing scopes in
-    /// [`VerifiedGrant::missing_scopes`]. This is the published clients' "log" mode; a
-    /// no_std core cannot log, so the caller must.
-    Report,
-}
-
-/// How a [`Verifier`] judges tokens. Build with [`VerifierOptions::new`] and the
-/// `with_*` methods.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct VerifierOptions<'a> {
-    pub(crate) clock_skew_secs: u64,
-    pub(crate) required_scopes: &'a [&'a str],
-    pub(crate) on_missing_scope: MissingScopePolicy,
-    pub(crate) max_delegation_depth: Option<u32>,
-    pub(crate) issuer: Option<&'a str>,
-    pub(crate) audience: Option<&'a str>,
-    pub(crate) enforce_snapshot_expiry: bool,
-}
-
-impl Default for VerifierOptions<'_> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<'a> VerifierOptions<'a> {
-    /// Defaults: 30 s clock skew, no required scopes, no depth limit, any issuer and
-    /// audience, the snapshot's `validUntil` enforced.
-    pub const fn new() -> Self {
-        Self {
-            clock_skew_secs: 30,
-            required_scopes: &[],
-            on_missing_scope: MissingScopePolicy::Reject,
-            max_delegation_depth: None,
-            issuer: None,
-            audience: None,
-            enforce_snapshot_expiry: true,
-        }
-    }
-
-    /// Tolerates this much clock difference on `exp`, `nbf`, `iat` and `validUntil`.
-    pub const fn with_clock_skew_secs(mut self, secs: u64) -> Self {
-        self.clock_skew_secs = secs;
-        self
-    }
-
-    /// Every verified grant must hold these scopes (at most [`MAX_REQUIRED_SCOPES`]).
-    pub const fn with_required_scopes(mut self, scopes: &'a [&'a str]) -> Self {
-        self.required_scopes = scopes;
-        self
-    }
-
-    /// What to do when a required scope is missing.
-    pub const fn with_missing_scope_policy(mut self, policy: MissingScopePolicy) -> Self {
-        self.on_missing_scope = policy;
-        self
-    }
-
-    /// Refuses grants delegated more than `max` times.
-    pub const fn with_max_delegation_depth(mut self, max: u32) -> Self {
-        self.max_delegation_depth = Some(max);
-        self
-    }
-
-    /// Requires `iss` to equal `issuer`.
-    pub const fn with_issuer(mut self, issuer: &'a str) -> Self {
-        self.issuer = Some(issuer);
-        self
-    }
-
-    /// Requires `aud` to be or contain `audience`.
-    pub const fn with_audience(mut self, audience: &'a str) -> Self {
-        self.audience = Some(audience);
-        self
-    }
-
-    /// Accepts tokens after the snapshot's `validUntil`.
-    ///
-    /// **Danger:** a snapshot past `validUntil` may hold keys the issuer has since
-    /// rotated out. Only for tools that inspect old bundles.
-    pub const fn dangerous_ignore_snapshot_expiry(mut self) -> Self {
-        self.enforce_snapshot_expiry = false;
-        self
-    }
-}
-
-/// Options a [`Verifier`] cannot work with: a caller mistake, never caused by a token.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OptionsError {
-    /// More than [`MAX_REQUIRED_SCOPES`] required scopes.
-    TooManyRequiredScopes(usize),
-}
-
-impl fmt::Display for OptionsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::TooManyRequiredScopes(n) => {
-                write!(
-                    f,
-                    "{n} required scopes, at most {MAX_REQUIRED_SCOPES} supported"
-                )
-            }
-        }
-    }
-}
-
-impl core::error::Error for OptionsError {}
 
 /// Verifies grant tokens offline against one [`JwksSnapshot`].
 ///

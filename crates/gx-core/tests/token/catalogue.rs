@@ -83,7 +83,7 @@ fn run_catalogue<P: CryptoProvider + Default>(provider: &str) {
             }
         }
     }
-    // The catalogue exercises every code of issue #2.
+    // The catalogue exercises every verification error code.
     for code in [
         "MALFORMED_TOKEN",
         "BLOCKED_ALGORITHM",

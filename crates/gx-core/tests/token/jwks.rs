@@ -193,7 +193,7 @@ fn key_level_problems_are_skipped_with_a_reason() {
 }
 
 /// `parse_in_place` fills caller storage (a `static` on a microcontroller) with what
-/// `parse` returns, and a document error leaves it without keys (issue #8).
+/// `parse` returns, and a document error leaves it without keys (firmware reuses one snapshot's memory).
 #[test]
 fn parse_in_place_matches_parse_and_clears_on_error() {
     let text = util::JWKS;

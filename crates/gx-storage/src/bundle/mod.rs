@@ -1,4 +1,4 @@
-//! The consent bundle file (issue #4): the bundle type, its encrypted file format, and
+//! The consent bundle file: the bundle type, its encrypted file format, and
 //! reading the files the Python and TypeScript clients write.
 //!
 //! - [`ConsentBundle`]: the wire JSON of the protocol, with the audit private key kept

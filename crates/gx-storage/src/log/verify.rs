@@ -1,6 +1,8 @@
 //! [`verify_log`]: checks a whole log, every segment in order, one line in memory at a time.
 //!
-//! Every entry goes through gx-core's [`ChainVerifier`]: shape, recomputed hash,
+//! Every entry goes through gx-core's chain verification ([`BatchChainVerifier`] under one
+//! key, signatures checked in batches with the single check's verdict; [`ChainVerifier`]
+//! one by one under a key schedule): shape, recomputed hash,
 //! signature, seq, link. The first break is reported with its index (0-based, counting
 //! entries across all segments), seq and code, and verification stops there. A torn last
 //! line counts as a break (`INVALID_ENTRY`): `verify_log` reports the file as it is and
@@ -24,7 +26,8 @@ use std::path::{Path, PathBuf};
 use gx_core::SignedAuditEntry;
 use gx_core::audit::legacy::LegacyPyChainVerifier;
 use gx_core::audit::{
-    AuditVerifyingKey, BreakCode, ChainAnchor, ChainBreak, ChainVerifier, PrevHash,
+    AuditVerifyingKey, BatchChainVerifier, BreakCode, ChainAnchor, ChainBreak, ChainVerifier,
+    PrevHash,
 };
 
 use super::LogError;
@@ -240,7 +243,7 @@ struct Checker<'k> {
 }
 
 enum Verifier<'k> {
-    Wire(ChainVerifier<'k>),
+    Wire(BatchChainVerifier<'k>),
     Legacy(LegacyPyChainVerifier<'k>),
     Scheduled(Schedule<'k>),
 }
@@ -313,7 +316,7 @@ impl<'k> Schedule<'k> {
 impl<'k> Checker<'k> {
     fn new(format: LogFormat, anchor: ChainAnchor, key: &'k AuditVerifyingKey) -> Self {
         let verifier = match format {
-            LogFormat::Wire => Verifier::Wire(ChainVerifier::new(anchor, key)),
+            LogFormat::Wire => Verifier::Wire(BatchChainVerifier::new(anchor, key)),
             LogFormat::LegacyPython => Verifier::Legacy(LegacyPyChainVerifier::new(anchor, key)),
         };
         Self {
@@ -374,18 +377,28 @@ impl<'k> Checker<'k> {
         let _ = self.push(b"");
     }
 
-    fn report(&self) -> VerifyReport {
+    /// Checks the signatures still pending and reports.
+    fn report(self) -> VerifyReport {
+        let (verified, first_break) = match self.verifier {
+            // A pushed entry may still wait for its batch: the verifier's own verdict
+            // says how many verified (every entry before the first break).
+            Verifier::Wire(v) => match v.finish() {
+                Ok(head) => (head.entries, None),
+                Err(b) => (b.index, Some(b)),
+            },
+            _ => (self.verified, self.first_break),
+        };
         let anchored_after = match self.anchor {
             ChainAnchor::After { seq, .. } => Some(seq),
             ChainAnchor::Genesis => None,
         };
         // Verified entries have consecutive seqs from the anchor's.
-        let last_seq = anchored_after.unwrap_or(0).saturating_add(self.verified);
+        let last_seq = anchored_after.unwrap_or(0).saturating_add(verified);
         VerifyReport {
-            entries: self.verified,
+            entries: verified,
             last_seq,
             anchored_after,
-            first_break: self.first_break,
+            first_break,
         }
     }
 }

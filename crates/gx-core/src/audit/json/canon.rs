@@ -42,7 +42,7 @@ const NOT_INDEX: u32 = u32::MAX;
 
 /// Sorts `v` in place by `less`: heapsort, O(n log n) comparisons without recursion or
 /// extra memory, and a fraction of the code of core's `sort_unstable` (about 2 KiB of
-/// flash and 1.4 KiB of stack less on a microcontroller, issue #8). Both orders used here
+/// flash and 1.4 KiB of stack less on a microcontroller). Both orders used here
 /// are total (ties broken by `ord`, unique per member), so stability does not matter.
 fn heapsort(v: &mut [Member], mut less: impl FnMut(&Member, &Member) -> bool) {
     // Moves `v[root]` down the max-heap `v[..end]` until both children are not greater.

@@ -1,4 +1,4 @@
-//! Tests of the error-to-code mapping: every code of issue #2, each stable.
+//! Tests of the error-to-code mapping: every code of docs/verification.md, each stable.
 
 extern crate alloc;
 
