@@ -9,12 +9,13 @@ use anyhow::Context;
 use gx_core::audit::AuditVerifyingKey;
 use gx_core::audit::legacy::LegacyPyEntry;
 use gx_core::{DECODE_BUF_LEN, SignedAuditEntry, UnixTime, Verifier, VerifierOptions};
-use gx_storage::{EntryFields, LogFormat, verify_log_as};
+use gx_storage::{EntryFields, LogFormat, verify_log_with_progress};
 use serde_json::{Value, json};
 
 use crate::cli::{AuditAppendArgs, AuditHashArgs, AuditVerifyArgs, FormatArg};
 use crate::failure::{fail, report_invalid};
-use crate::{output, secrets, token};
+use crate::progress::Unit;
+use crate::{output, progress, secrets, token};
 
 /// Guesses a log's format from its first non-empty line: the Python client writes
 /// snake_case `prev_hash`.
@@ -88,15 +89,19 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> anyhow::Result<ExitCode> {
             "check the path",
         ));
     }
-    let spinner = output::spinner("verifying");
-    let report = verify_log_as(&args.log, &key, format).map_err(|e| {
+    let bar = progress::bar(0, Unit::Bytes, "verifying");
+    let report = verify_log_with_progress(&args.log, &key, format, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .map_err(|e| {
         fail(
             e.code(),
             format!("cannot read {}: {e}", args.log.display()),
             "check the path and permissions",
         )
     })?;
-    spinner.finish_and_clear();
+    bar.finish_and_clear();
     let broken = report.first_break();
     if args.json {
         let broken = broken.map(|b| json!({"index": b.index, "seq": b.seq, "code": b.code.code()}));
@@ -106,6 +111,13 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> anyhow::Result<ExitCode> {
             "format": format_name(format),
             "broken": broken,
         }))?;
+    } else if broken.is_none() {
+        output::line(&format!(
+            "{}: {} entries, hash chain and signatures intact ({} format)",
+            args.log.display(),
+            report.entries(),
+            format_name(format)
+        ))?;
     } else if let Some(b) = broken {
         report_invalid(
             b.code.code(),

@@ -11,8 +11,10 @@ use serde_json::{Value, json};
 use crate::cli::{
     BundleCreateArgs, BundleInspectArgs, BundleRefreshArgs, BundleRevokeArgs, BundleStatusArgs,
 };
-use crate::failure::{fail, report_invalid};
-use crate::{output, secrets};
+use crate::failure::{Call, fail, report_invalid};
+use crate::human::{self, Revocation};
+use crate::progress::Steps;
+use crate::{failure, output, secrets};
 
 fn iso(t: UnixTime) -> String {
     t.to_iso_bytes()
@@ -69,10 +71,11 @@ pub(crate) fn create(args: &BundleCreateArgs) -> anyhow::Result<ExitCode> {
     let bundle = secrets::runtime()?
         .block_on(client.create_bundle(&request))
         .map_err(|e| {
-            fail(
-                e.code(),
-                format!("the server refused the bundle: {e}"),
-                "check the agent id, its registered scopes and GX_API_KEY",
+            failure::client_error(
+                &e,
+                &args.server,
+                "the bundle request",
+                Call::CreateBundle { agent: &args.agent },
             )
         })?;
     BundleFile::new(&args.out)
@@ -90,6 +93,16 @@ pub(crate) fn create(args: &BundleCreateArgs) -> anyhow::Result<ExitCode> {
             "out": args.out.display().to_string(),
             "offlineExpiresAt": iso(bundle.offline_expires_at()),
         }))?;
+    } else {
+        output::line(&format!(
+            "stored {} in {}; usable offline until {}",
+            bundle.bundle_id(),
+            args.out.display(),
+            human::when(
+                UnixTime::now().as_secs(),
+                bundle.offline_expires_at().as_secs()
+            )
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -100,7 +113,15 @@ pub(crate) fn inspect(args: &BundleInspectArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         output::json(&s)?;
     } else {
-        output::line(&serde_json::to_string_pretty(&s)?)?;
+        let revocation = match RevocationMarker::beside(&args.file).load() {
+            Ok(Some(_)) => Revocation::Revoked,
+            _ => Revocation::NotKnown,
+        };
+        output::line(&human::bundle_summary(
+            &s,
+            revocation,
+            UnixTime::now().as_secs(),
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -112,27 +133,39 @@ pub(crate) fn refresh(args: &BundleRefreshArgs) -> anyhow::Result<ExitCode> {
     let client = secrets::client(&base, args.remote.ca_cert.as_deref())?;
     let log = secrets::open_log(&args.log, &bundle)?;
     let file = BundleFile::new(&args.file);
-    let outcome = secrets::runtime()?
-        .block_on(client.refresh_bundle(
-            &log,
-            bundle.bundle_id(),
-            &file,
-            &key,
-            &SyncOptions::default(),
-        ))
-        .map_err(|e| {
-            fail(
-                e.code(),
-                format!("refresh failed: {e}"),
-                "run `gx bundle status` to see whether the bundle is still usable",
-            )
-        })?;
+    let mut steps = Steps::new(2);
+    steps.next(&format!(
+        "syncing {} entries signed with the current audit key",
+        log.unsynced_entries()
+    ));
+    let runtime = secrets::runtime()?;
+    // The refresh syncs the backlog itself; syncing first lets the steps say which part of
+    // the work is under way.
+    let options = SyncOptions::default();
+    runtime
+        .block_on(client.sync(&log, bundle.bundle_id(), &options, |_| {}))
+        .map_err(|e| failure::sync_error(&e, &base, bundle.bundle_id()))?;
+    steps.next("asking the server for a fresh bundle (new token and audit key)");
+    let outcome = runtime
+        .block_on(client.refresh_bundle(&log, bundle.bundle_id(), &file, &key, &options))
+        .map_err(|e| failure::refresh_error(&e, &base, bundle.bundle_id()))?;
+    steps.finish();
     if args.json {
         output::json(&json!({
             "bundleId": outcome.bundle.bundle_id(),
             "synced": outcome.sync.accepted,
             "offlineExpiresAt": iso(outcome.bundle.offline_expires_at()),
         }))?;
+    } else {
+        output::line(&format!(
+            "refreshed {} (new token and audit key) in {}; usable offline until {}",
+            outcome.bundle.bundle_id(),
+            args.file.display(),
+            human::when(
+                UnixTime::now().as_secs(),
+                outcome.bundle.offline_expires_at().as_secs()
+            )
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -155,10 +188,13 @@ pub(crate) fn status(args: &BundleStatusArgs) -> anyhow::Result<ExitCode> {
         let status = secrets::runtime()?
             .block_on(client.revocation_status(bundle.bundle_id()))
             .map_err(|e| {
-                fail(
-                    e.code(),
-                    format!("cannot read the revocation status: {e}"),
-                    "retry when online, or pass --offline",
+                failure::client_error(
+                    &e,
+                    &base,
+                    "the revocation status request",
+                    Call::Bundle {
+                        id: bundle.bundle_id(),
+                    },
                 )
             })?;
         revoked |= status.is_revoked();
@@ -172,17 +208,28 @@ pub(crate) fn status(args: &BundleStatusArgs) -> anyhow::Result<ExitCode> {
     }
     let expired = bundle.is_expired(now);
     let usable = !revoked && !expired;
+    let mut doc = json!({
+        "bundleId": bundle.bundle_id(),
+        "usable": usable,
+        "revoked": revoked,
+        "expired": expired,
+        "shouldRefresh": bundle.should_refresh(now),
+        "offlineExpiresAt": iso(bundle.offline_expires_at()),
+        "server": server,
+    });
+    if let Some(log) = &args.log {
+        doc["unsyncedEntries"] = json!(secrets::open_log(log, &bundle)?.unsynced_entries());
+    }
     if args.json {
-        output::json(&json!({
-            "bundleId": bundle.bundle_id(),
-            "usable": usable,
-            "revoked": revoked,
-            "expired": expired,
-            "shouldRefresh": bundle.should_refresh(now),
-            "offlineExpiresAt": iso(bundle.offline_expires_at()),
-            "server": server,
-        }))?;
-    } else if revoked {
+        output::json(&doc)?;
+        return Ok(if usable {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    output::line(&human::status_line(&doc, now.as_secs()))?;
+    if revoked {
         report_invalid(
             "BUNDLE_REVOKED",
             &format!("{} was revoked", bundle.bundle_id()),
@@ -209,10 +256,13 @@ pub(crate) fn revoke(args: &BundleRevokeArgs) -> anyhow::Result<ExitCode> {
     let outcome = secrets::runtime()?
         .block_on(client.revoke_bundle(bundle.bundle_id(), args.revoke_grant))
         .map_err(|e| {
-            fail(
-                e.code(),
-                format!("revoke failed: {e}"),
-                "check GX_API_KEY and the server",
+            failure::client_error(
+                &e,
+                &base,
+                "the revocation",
+                Call::Bundle {
+                    id: bundle.bundle_id(),
+                },
             )
         })?;
     RevocationMarker::beside(&args.file)
@@ -231,6 +281,16 @@ pub(crate) fn revoke(args: &BundleRevokeArgs) -> anyhow::Result<ExitCode> {
         output::json(
             &json!({"bundleId": outcome.bundle_id, "status": outcome.status, "revokedAt": outcome.revoked_at}),
         )?;
+    } else {
+        output::line(&format!(
+            "revoked {} on the server{}; this device refuses it from now on",
+            outcome.bundle_id,
+            if args.revoke_grant {
+                " (and its grant)"
+            } else {
+                ""
+            }
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }

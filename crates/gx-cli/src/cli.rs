@@ -14,8 +14,45 @@ GX_BUNDLE_KEY (64 hex characters, or a passphrase), the API key from GX_API_KEY.
 #[derive(Debug, Parser)]
 #[command(name = "gx", version, after_help = AFTER_HELP)]
 pub(crate) struct Cli {
+    /// No progress bars and no retry notices on stderr (they are drawn only on a terminal
+    /// anyway); errors are still reported.
+    #[arg(long, short, global = true)]
+    pub(crate) quiet: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+impl Cli {
+    /// Whether the command was given `--json`: every outcome, errors included, is JSON.
+    pub(crate) fn json(&self) -> bool {
+        match &self.command {
+            Command::Token {
+                cmd: TokenCmd::Verify(a),
+            } => a.json,
+            Command::Audit { cmd } => match cmd {
+                AuditCmd::Verify(a) => a.json,
+                AuditCmd::Append(a) => a.json,
+                AuditCmd::Hash(_) => false,
+            },
+            Command::Bundle { cmd } => match cmd {
+                BundleCmd::Create(a) => a.json,
+                BundleCmd::Inspect(a) => a.json,
+                BundleCmd::Refresh(a) => a.json,
+                BundleCmd::Status(a) => a.json,
+                BundleCmd::Revoke(a) => a.json,
+            },
+            Command::Sync(a) => a.json,
+            Command::Server {
+                cmd: ServerCmd::Init(a),
+            } => a.json,
+            Command::Server {
+                cmd: ServerCmd::Run(_),
+            }
+            | Command::Demo(_)
+            | Command::Completions(_)
+            | Command::Man => false,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,6 +81,17 @@ pub(crate) enum Command {
     },
     /// Run the whole story end to end against an in-process server.
     Demo(DemoArgs),
+    /// Print a shell completion script (e.g. `gx completions bash > /etc/bash_completion.d/gx`).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `gx man | man -l -`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Subcommand)]
@@ -260,6 +308,9 @@ pub(crate) struct BundleStatusArgs {
     /// Do not ask the server; judge from the file and the local revocation marker.
     #[arg(long)]
     pub(crate) offline: bool,
+    /// Also count the entries of this audit log that the server has not confirmed.
+    #[arg(long, value_name = "LOG")]
+    pub(crate) log: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) remote: Remote,
     /// Machine-readable output.

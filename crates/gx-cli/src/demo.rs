@@ -135,9 +135,14 @@ async fn phases(
     BundleFile::new(&bundle_path).store(&bundle, &key)?;
     std::fs::write(dir.join("bundle.key"), &key_hex)?;
     say(&format!(
-        "bundle   {} granted {}",
+        "bundle   {} granted {}, issued {}, usable offline until {}",
         bundle.bundle_id(),
-        GRANTED.join(", ")
+        GRANTED.join(", "),
+        crate::human::iso(bundle.checkpoint_at()),
+        crate::human::when(
+            UnixTime::now().as_secs(),
+            bundle.offline_expires_at().as_secs()
+        )
     ))?;
     say(&format!(
         "stored   {} (AES-256-GCM, mode 0600)",
@@ -165,7 +170,7 @@ async fn phases(
             grant.agent_did(),
             grant.grant_id(),
             grant.scopes().join(", "),
-            grant.expires_at().as_secs()
+            crate::human::when(UnixTime::now().as_secs(), grant.expires_at().as_secs())
         ))?,
         Err(e) => bail!("the fresh grant does not verify: {e}"),
     }

@@ -60,13 +60,9 @@ pub(crate) fn load_bundle(file: &Path, key_file: Option<&Path>) -> anyhow::Resul
 
 /// Loads and decrypts a bundle file with a key already in hand.
 pub(crate) fn load_with(file: &Path, key: &BundleKey) -> anyhow::Result<ConsentBundle> {
-    BundleFile::new(file).load(key).map_err(|e| {
-        fail(
-            e.code(),
-            format!("cannot open bundle {}: {e}", file.display()),
-            "check the file and that the bundle key is the one it was stored with",
-        )
-    })
+    BundleFile::new(file)
+        .load(key)
+        .map_err(|e| crate::failure::bundle_load(file, &e))
 }
 
 /// The API key from `GX_API_KEY`.
@@ -151,18 +147,14 @@ pub(crate) fn base_url(bundle: &ConsentBundle, remote: &Remote) -> anyhow::Resul
 /// An HTTPS client of `base` with the API key from the environment, trusting only `--ca-cert`
 /// when given, else the compiled-in Mozilla roots.
 pub(crate) fn client(base: &str, ca_cert: Option<&Path>) -> anyhow::Result<GrantexClient> {
-    let mut options = ClientOptions::default();
+    let mut options = ClientOptions::default().with_retry_observer(crate::progress::retry_notice);
     if let Some(ca) = ca_cert {
         let pem = std::fs::read(ca)
             .with_context(|| format!("reading the CA certificate {}", ca.display()))?;
         options = options.with_ca_pem(pem);
     }
     GrantexClient::with_options(base, api_key()?, options).map_err(|e| {
-        fail(
-            e.code(),
-            format!("cannot reach {base}: {e}"),
-            "check --server / --ca-cert",
-        )
+        crate::failure::client_error(&e, base, "the client", crate::failure::Call::Setup)
     })
 }
 

@@ -7,7 +7,8 @@ use serde_json::json;
 
 use crate::cli::SyncArgs;
 use crate::failure::{fail, report_invalid};
-use crate::{output, secrets};
+use crate::progress::Unit;
+use crate::{failure, human, output, progress, secrets};
 
 pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let bundle = secrets::load_bundle(&args.bundle, args.key_file.as_deref())?;
@@ -16,22 +17,15 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let log = secrets::open_log(&args.log, &bundle)?;
     let batch = usize::try_from(args.batch).unwrap_or(1000);
     let options = SyncOptions::default().with_batch_size(batch);
-    let bar = output::progress(log.unsynced_entries(), "syncing");
+    let bar = progress::bar(log.unsynced_entries(), Unit::Entries, "syncing");
     let report = secrets::runtime()?
         .block_on(client.sync(&log, bundle.bundle_id(), &options, |p| {
-            bar.set_position(p.accepted)
+            bar.set_position(p.accepted);
+            bar.set_message(format!("syncing, {} batches sent", p.batches));
         }))
-        .map_err(|e| {
-            fail(
-                e.code().to_owned(),
-                format!(
-                    "sync stopped: {e} ({} entries confirmed first)",
-                    e.report().accepted
-                ),
-                "run `gx sync` again; it resumes from the cursor",
-            )
-        })?;
+        .map_err(|e| failure::sync_error(&e, &base, bundle.bundle_id()));
     bar.finish_and_clear();
+    let report = report?;
     RevocationMarker::beside(&args.bundle)
         .record_from_report(bundle.bundle_id(), &report)
         .map_err(|e| {
@@ -51,9 +45,12 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitCode> {
             "cursor": report.cursor,
         }))?;
     } else {
-        output::line(&format!(
-            "synced {} entries in {} batches ({} retries); cursor {}; grant {status}",
-            report.accepted, report.batches, report.retries, report.cursor
+        output::line(&human::sync_line(
+            report.accepted,
+            report.batches,
+            report.retries,
+            report.cursor,
+            status,
         ))?;
         if report.is_revoked() {
             report_invalid(

@@ -42,5 +42,6 @@ pub use gx_core::audit::{
 pub use log::{
     AppendHold, AuditLog, AuditLogConfig, EntryFields, FsyncPolicy, LogEntries, LogError,
     LogFormat, LogRecord, MAX_HOLD_WAIT, VerifyReport, verify_log, verify_log_as,
+    verify_log_with_progress,
 };
 pub use time_floor::{TimeFloor, TimeFloorError};

@@ -20,5 +20,5 @@ pub use config::{AuditLogConfig, FsyncPolicy};
 pub use error::LogError;
 pub use reader::LogEntries;
 pub use record::{EntryFields, LogRecord};
-pub use verify::{LogFormat, VerifyReport, verify_log, verify_log_as};
+pub use verify::{LogFormat, VerifyReport, verify_log, verify_log_as, verify_log_with_progress};
 pub use writer::{AppendHold, AuditLog, MAX_HOLD_WAIT};

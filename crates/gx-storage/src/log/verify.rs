@@ -92,9 +92,29 @@ pub fn verify_log_as(
     key: &AuditVerifyingKey,
     format: LogFormat,
 ) -> Result<VerifyReport, LogError> {
+    verify_log_with_progress(path, key, format, &mut |_, _| {})
+}
+
+/// As [`verify_log_as`], calling `progress(done, total)` after each entry with the bytes
+/// read so far and the size of all segments when the run started: for a progress bar.
+///
+/// # Errors
+/// As [`verify_log`].
+pub fn verify_log_with_progress(
+    path: impl AsRef<Path>,
+    key: &AuditVerifyingKey,
+    format: LogFormat,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport, LogError> {
     let paths = LogPaths::new(path.as_ref());
     let mut files: Vec<PathBuf> = paths.list_segments()?.into_iter().map(|(_, p)| p).collect();
     files.push(paths.base().to_path_buf());
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let mut before = 0u64;
     let anchor = match format {
         LogFormat::Wire => wire_anchor(&paths, &files)?,
         LogFormat::LegacyPython => ChainAnchor::Genesis,
@@ -108,6 +128,7 @@ pub fn verify_log_as(
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(LogError::io("open", file_path, e)),
         };
+        let size = file.metadata().map_or(0, |m| m.len());
         let mut lines = Lines::new(file);
         loop {
             let kind = lines
@@ -123,9 +144,12 @@ pub fn verify_log_as(
                     if checker.push(&buf).is_err() {
                         return Ok(checker.report());
                     }
+                    let done = before + lines.line_start() + buf.len() as u64 + 1;
+                    progress(done.min(total), total);
                 }
             }
         }
+        before += size;
     }
     Ok(checker.report())
 }
