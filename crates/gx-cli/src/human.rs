@@ -249,7 +249,7 @@ mod tests {
         assert_eq!(iso(UnixTime::from_secs(0)), "1970-01-01T00:00:00Z");
         assert_eq!(
             iso(UnixTime::from_millis(1_796_436_073_250)),
-            "2026-12-03T03:21:13.250Z"
+            "2026-12-05T02:01:13.250Z"
         );
     }
 

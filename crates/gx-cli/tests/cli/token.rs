@@ -116,7 +116,11 @@ fn unusable_inputs_exit_2() {
         ]),
         2,
     );
-    assert!(err.starts_with("gx: error[IO_ERROR]"), "{err}");
+    assert!(err.starts_with("gx: error[FILE_NOT_FOUND]"), "{err}");
+    assert!(
+        err.contains("missing.json") && err.contains("next: check the path"),
+        "{err}"
+    );
     let unusable = fixture("tokens/jwks_unusable.json");
     let (_, err) = run(
         gx.cmd(&[

@@ -177,7 +177,7 @@ impl fmt::Display for ClientError {
                 cause => write!(f, "could not connect: {cause}"),
             },
             Self::TlsHandshake(e) => match find_rustls(e.as_ref()) {
-                Some(tls) => write!(f, "TLS handshake failed: {tls}"),
+                Some(tls) => write!(f, "TLS handshake failed: {} ({tls})", TlsCause::of(tls)),
                 None => write!(f, "TLS handshake failed: {e}"),
             },
             Self::Network(e) => write!(f, "network error: {e}"),
