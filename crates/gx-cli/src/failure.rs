@@ -133,12 +133,16 @@ pub(crate) fn usage(e: &clap::Error, json: bool) -> std::process::ExitCode {
         return std::process::ExitCode::SUCCESS;
     }
     if json {
+        // clap's first paragraph is the error; the usage and the help pointer follow.
         let text = e.render().to_string();
         let message = text
-            .lines()
+            .split("\n\n")
             .next()
             .unwrap_or_default()
-            .trim_start_matches("error: ");
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let message = message.trim_start_matches("error: ");
         set_json(true);
         emit(
             "error",

@@ -5,6 +5,9 @@ mod cli {
     mod audit;
     mod bundle;
     mod demo;
+    mod errors;
+    mod human;
+    mod online;
     mod server;
     mod token;
     mod util;

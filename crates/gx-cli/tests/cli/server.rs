@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use super::util::{Gx, arg, json_of, keys, run};
 
 /// A `gx server run` child, killed when dropped.
-struct ServerProcess(Child);
+pub(crate) struct ServerProcess(Child);
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
@@ -16,7 +16,7 @@ impl Drop for ServerProcess {
     }
 }
 
-fn start_server(gx: &Gx) -> (ServerProcess, String) {
+pub(crate) fn start_server(gx: &Gx) -> (ServerProcess, String) {
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("gx"))
         .current_dir(gx.path(""))
         .args([
