@@ -26,7 +26,9 @@ pub(crate) fn duration(secs: u64) -> String {
 
 /// `in 1h 59m` for a time after `now`, `3m ago` for one before it.
 pub(crate) fn relative(now: u64, at: u64) -> String {
-    if at >= now {
+    if at == now {
+        "just now".to_owned()
+    } else if at > now {
         format!("in {}", duration(at - now))
     } else {
         format!("{} ago", duration(now - at))
@@ -242,6 +244,7 @@ mod tests {
         assert_eq!(duration(86_400 * 2 + 3600 * 23 + 59), "2d 23h");
         assert_eq!(relative(100, 160), "in 1m");
         assert_eq!(relative(160, 100), "1m ago");
+        assert_eq!(relative(100, 100), "just now");
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub(crate) fn refresh_error(e: &RefreshError, base: &str, bundle_id: &str) -> an
 fn describe(e: &ClientError, base: &str, what: &str, call: Call<'_>) -> (String, String, String) {
     let attempts = match e.attempts() {
         1 => String::new(),
-        n => format!(" (gave up after {n} attempts)"),
+        n => format!("; gave up after {n} attempts"),
     };
     if let Some(cause) = e.connect_cause() {
         return (

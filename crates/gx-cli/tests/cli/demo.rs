@@ -18,9 +18,20 @@ fn demo_runs_to_exit_0_and_keeps_its_files() {
         "first broken entry 1 (seq 2, INVALID_HASH)",
         "grant revoked",
         "agent    stopped",
+        // Dates a person reads, not Unix seconds.
+        "usable offline until 20",
+        "(in 1d 0h)",
     ] {
         assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
     }
+    let token = out
+        .lines()
+        .find(|l| l.starts_with("token "))
+        .expect("token line");
+    assert!(
+        token.contains(", expires 20") && token.ends_with("(in 1d 0h)"),
+        "{token}"
+    );
     for file in [
         "server.db",
         "ca.pem",

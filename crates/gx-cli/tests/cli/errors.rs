@@ -74,7 +74,7 @@ fn a_refused_connection_names_the_url_and_gives_up_after_three_attempts() {
         &json,
         "CONNECTION_REFUSED",
         &format!(
-            "cannot reach {url}: connection refused (nothing listens at that address) (gave up after 3 attempts)"
+            "cannot reach {url}: connection refused (nothing listens at that address); gave up after 3 attempts"
         ),
         "check that the server is running",
     );
