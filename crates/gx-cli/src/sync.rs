@@ -17,11 +17,18 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let log = secrets::open_log(&args.log, &bundle)?;
     let batch = usize::try_from(args.batch).unwrap_or(1000);
     let options = SyncOptions::default().with_batch_size(batch);
-    let bar = progress::bar(log.unsynced_entries(), Unit::Entries, "syncing");
+    let unsynced = log.unsynced_entries();
+    let batches = unsynced.div_ceil(args.batch).max(1);
+    let bar = progress::bar(
+        unsynced,
+        Unit::Entries,
+        &format!("syncing (batch 1 of {batches})"),
+    );
     let report = secrets::runtime()?
         .block_on(client.sync(&log, bundle.bundle_id(), &options, |p| {
             bar.set_position(p.accepted);
-            bar.set_message(format!("syncing, {} batches sent", p.batches));
+            let next = (p.batches + 1).min(batches);
+            bar.set_message(format!("syncing (batch {next} of {batches})"));
         }))
         .map_err(|e| failure::sync_error(&e, &base, bundle.bundle_id()));
     bar.finish_and_clear();
