@@ -204,6 +204,23 @@ pub(crate) fn status_line(doc: &Value, now: u64) -> String {
     parts.join(", ")
 }
 
+/// The line of `gx token verify` for a valid token, from its `"grant"` JSON object:
+/// `valid: grant grnt_1 for user_1 (agent did:..), scopes a, b; expires .. (in 3d 0h)`.
+pub(crate) fn token_line(grant: &Value, now: u64) -> String {
+    let expires = grant
+        .get("expiresAt")
+        .and_then(Value::as_u64)
+        .map(|exp| when(now, exp))
+        .unwrap_or_else(|| "?".to_owned());
+    format!(
+        "valid: grant {} for {} (agent {}), scopes {}; expires {expires}",
+        text(grant, "grantId"),
+        text(grant, "sub"),
+        text(grant, "agentDID"),
+        list(grant.get("scopes")),
+    )
+}
+
 /// The line of `gx sync`: `synced 12 entries in 1 batch (0 retries); cursor 12; grant valid`.
 pub(crate) fn sync_line(
     accepted: u64,
@@ -322,6 +339,16 @@ mod tests {
         status["usable"] = json!(false);
         status["revoked"] = json!(true);
         assert!(status_line(&status, now).starts_with("not usable, expires in 1h 59m, revoked"));
+    }
+
+    #[test]
+    fn the_token_line_names_the_grant() {
+        let grant = json!({"grantId": "grnt_1", "sub": "user_1", "agentDID": "did:grantex:a",
+            "scopes": ["read:contacts"], "expiresAt": 1_000_u64 + 7140});
+        assert_eq!(
+            token_line(&grant, 1000),
+            "valid: grant grnt_1 for user_1 (agent did:grantex:a), scopes read:contacts; expires 1970-01-01T02:15:40Z (in 1h 59m)"
+        );
     }
 
     #[test]
