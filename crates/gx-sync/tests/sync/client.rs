@@ -140,7 +140,11 @@ async fn deadline_bounds_retries_against_a_dead_server() {
     match err.kind() {
         SyncErrorKind::Client(ClientError::DeadlineExceeded { attempts, last }) => {
             assert!(*attempts > 1);
-            assert_eq!(last.code(), "CONNECT_FAILED");
+            // Refused, or, on a loaded machine, the last attempt cut short by the deadline.
+            assert!(
+                matches!(last.code(), "CONNECT_FAILED" | "TIMEOUT"),
+                "{last}"
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
