@@ -50,7 +50,7 @@ impl Cli {
             }
             | Command::Demo(_)
             | Command::Completions(_)
-            | Command::Man => false,
+            | Command::Man(_) => false,
         }
     }
 }
@@ -83,8 +83,15 @@ pub(crate) enum Command {
     Demo(DemoArgs),
     /// Print a shell completion script (e.g. `gx completions bash > /etc/bash_completion.d/gx`).
     Completions(CompletionsArgs),
-    /// Print the manual page (roff), e.g. `gx man | man -l -`.
-    Man,
+    /// Print the manual page (roff), e.g. `gx man | man -l -`; `--dir` writes every page.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// Write one page per command (`gx.1`, `gx-bundle-create.1`, ...) into DIR instead.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

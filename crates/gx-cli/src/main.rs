@@ -69,6 +69,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         Command::Demo(args) => demo::run(&args),
         Command::Completions(args) => manual::completions(args.shell),
-        Command::Man => manual::man(),
+        Command::Man(args) => manual::man(args.dir.as_deref()),
     }
 }

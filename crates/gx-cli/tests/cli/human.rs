@@ -260,4 +260,12 @@ fn completions_and_the_man_page_come_from_the_flags() {
     assert!(man.starts_with(".ie \\n(.g .ds Aq"), "{man:.200}");
     assert!(man.contains(".TH gx 1"), "{man:.300}");
     assert!(man.contains("Exit codes"), "the after-help is in the page");
+    let (out, _) = run(gx.cmd(&["man", "--dir", "man1"]), 0);
+    assert_eq!(out, "");
+    for page in ["gx.1", "gx-bundle.1", "gx-bundle-create.1", "gx-sync.1"] {
+        let text = std::fs::read_to_string(gx.path("man1").join(page)).expect(page);
+        assert!(text.contains(".TH "), "{page}");
+    }
+    let create = std::fs::read_to_string(gx.path("man1/gx-bundle-create.1")).expect("page");
+    assert!(create.contains("\\-\\-ttl"), "the flags are in the page");
 }
