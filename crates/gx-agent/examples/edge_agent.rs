@@ -16,10 +16,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use gx_agent::{Guard, GuardError, MemoSlot};
+use gx_agent::{Device, DeviceOptions, Guard, GuardError, MemoSlot};
 use gx_server::{InitOptions, RateLimits, RunningServer, Server, ServerConfig, TlsMode, init_db};
-use gx_storage::gx_core::{AuditSigningKey, AuditVerifyingKey};
-use gx_storage::{AuditLog, AuditLogConfig, BundleFile, BundleKey, FsyncPolicy, verify_log};
+use gx_storage::{AuditLogConfig, BundleFile, BundleKey, FsyncPolicy};
 use gx_sync::{ApiKey, ClientOptions, CreateBundleRequest, GrantexClient, SyncOptions};
 use serde_json::json;
 
@@ -110,18 +109,19 @@ async fn main() -> anyhow::Result<()> {
             file.path().display()
         );
     }
-    let bundle = file.load(&key)?;
-
-    // 2. Offline: the assistant's tools, each behind the guard.
-    let signing =
-        AuditSigningKey::from_pkcs8_pem(bundle.offline_audit_key().private_key.expose_pem())?;
-    let log = Arc::new(AuditLog::open(
-        cfg.data.join("audit.jsonl"),
-        signing,
-        AuditLogConfig::new(FsyncPolicy::EveryEntry),
-    )?);
+    // 2. Offline: the device session owns the bundle, the log, the floor and the
+    // revocation marker; the assistant's tools each run behind the guard.
     let mut slots = [MemoSlot::EMPTY; 4];
-    let guard = Guard::new(&bundle, Arc::clone(&log), &mut slots)?;
+    let options = DeviceOptions::new()
+        .with_log(
+            cfg.data.join("audit.jsonl"),
+            AuditLogConfig::new(FsyncPolicy::EveryEntry),
+        )
+        .with_memo(&mut slots);
+    let device = Arc::new(Device::open(file.path(), key, options)?);
+    let bundle = device.bundle();
+    let log = Arc::clone(device.log()?);
+    let guard = Guard::new(Arc::clone(&device));
     for (i, name) in ["Ann", "Ben", "Cy"].iter().enumerate() {
         let found = guard
             .run(
@@ -162,13 +162,14 @@ async fn main() -> anyhow::Result<()> {
         report.revocation_status.as_str()
     );
     if report.is_revoked() {
-        guard.mark_revoked();
+        // Durable: the next run of this agent refuses too.
+        guard.mark_revoked(report.revoked_at.clone())?;
         println!("the grant was revoked: stopping");
     }
 
-    // 4. Verify the whole log, as an auditor would.
-    let public = AuditVerifyingKey::from_spki_pem(&bundle.offline_audit_key().public_key)?;
-    let verified = verify_log(log.path(), &public)?;
+    // 4. Verify the whole log, as an auditor would, with every audit key it was signed
+    // with (the key history survives refreshes).
+    let verified = device.verify_log(log.path())?;
     println!(
         "verify: {} entries, intact: {}",
         verified.entries(),

@@ -6,10 +6,9 @@
 
 use std::sync::Arc;
 
-use gx_agent::{Guard, GuardError, MemoSlot};
+use gx_agent::{Device, DeviceOptions, Guard, GuardError, MemoSlot};
 use gx_server::{InitOptions, RateLimits, Server, ServerConfig, TlsMode, init_db};
-use gx_storage::gx_core::{AuditSigningKey, AuditVerifyingKey};
-use gx_storage::{AuditLog, AuditLogConfig, FsyncPolicy, verify_log};
+use gx_storage::{AuditLogConfig, BundleFile, BundleKey, FsyncPolicy};
 use gx_sync::{ApiKey, ClientOptions, CreateBundleRequest, GrantexClient};
 use serde_json::json;
 
@@ -54,15 +53,17 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     server.shutdown().await;
 
-    // Offline from here.
-    let key = AuditSigningKey::from_pkcs8_pem(bundle.offline_audit_key().private_key.expose_pem())?;
-    let log = Arc::new(AuditLog::open(
-        dir.path().join("audit.jsonl"),
-        key,
-        AuditLogConfig::new(FsyncPolicy::EveryEntry),
-    )?);
+    let key = BundleKey::from_hex(&"7a".repeat(32))?;
+    BundleFile::new(dir.path().join("bundle.gx")).store(&bundle, &key)?;
+
+    // Offline from here: the device session owns the bundle, the log and the rest.
+    let log_path = dir.path().join("audit.jsonl");
     let mut slots = [MemoSlot::EMPTY; 4];
-    let guard = Guard::new(&bundle, Arc::clone(&log), &mut slots)?;
+    let options = DeviceOptions::new()
+        .with_log(&log_path, AuditLogConfig::new(FsyncPolicy::EveryEntry))
+        .with_memo(&mut slots);
+    let device = Arc::new(Device::open(dir.path().join("bundle.gx"), key, options)?);
+    let guard = Guard::new(Arc::clone(&device));
 
     let found = guard
         .run(
@@ -84,14 +85,13 @@ async fn main() -> anyhow::Result<()> {
         other => anyhow::bail!("expected a denial, got {other:?}"),
     }
 
-    let public = AuditVerifyingKey::from_spki_pem(&bundle.offline_audit_key().public_key)?;
-    let report = verify_log(log.path(), &public)?;
+    let report = device.verify_log(&log_path)?;
     println!(
         "audit log: {} entries, intact: {}",
         report.entries(),
         report.is_intact()
     );
-    for line in std::fs::read_to_string(log.path())?.lines() {
+    for line in std::fs::read_to_string(&log_path)?.lines() {
         println!("  {line}");
     }
     Ok(())

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use gx_storage::LogError;
+use gx_storage::{DeviceError, LogError};
 
 /// Why [`Guard::run`](crate::Guard::run) did not return the tool's value.
 ///
@@ -10,7 +10,8 @@ use gx_storage::LogError;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum GuardError<E> {
-    /// The bundle was marked revoked ([`Guard::mark_revoked`](crate::Guard::mark_revoked)):
+    /// The device learned that the bundle was revoked
+    /// ([`Guard::mark_revoked`](crate::Guard::mark_revoked), or a sync in any process):
     /// the agent must stop. No entry is written.
     Revoked,
     /// The grant token does not verify (expired, bad signature, snapshot expired, ...).
@@ -37,6 +38,22 @@ pub enum GuardError<E> {
     /// The audit log refused the entry. When this follows a tool that ran, the tool's
     /// effect happened but is not recorded; the caller should stop.
     Log(LogError),
+    /// The device may not act for another reason (a refresh is pending:
+    /// `REFRESH_PENDING`; a damaged file), or could not record the entry.
+    Device(DeviceError),
+}
+
+impl<E> GuardError<E> {
+    /// Sorts a device session's error into the guard's variants.
+    pub(crate) fn from_device(e: DeviceError) -> Self {
+        match e {
+            DeviceError::Revoked(_) => Self::Revoked,
+            DeviceError::Grant { code, message } => Self::Grant { code, message },
+            DeviceError::Log(e) => Self::Log(e),
+            other if other.code() == "BUNDLE_REVOKED" => Self::Revoked,
+            other => Self::Device(other),
+        }
+    }
 }
 
 impl<E> GuardError<E> {
@@ -50,15 +67,19 @@ impl<E> GuardError<E> {
             Self::Action(_) => "ACTION_FAILED",
             Self::InvalidMetadata => "INVALID_METADATA",
             Self::Log(e) => e.code(),
+            Self::Device(e) => e.code(),
         }
     }
 
     /// Whether the call was refused before the tool ran.
     pub fn is_refusal(&self) -> bool {
-        matches!(
-            self,
-            Self::Revoked | Self::Grant { .. } | Self::Denied { .. } | Self::InvalidMetadata
-        )
+        match self {
+            Self::Revoked | Self::Grant { .. } | Self::Denied { .. } | Self::InvalidMetadata => {
+                true
+            }
+            Self::Device(e) => e.is_refusal(),
+            _ => false,
+        }
     }
 }
 
@@ -78,6 +99,7 @@ impl<E: fmt::Display> fmt::Display for GuardError<E> {
             Self::Action(e) => write!(f, "the tool failed: {e}"),
             Self::InvalidMetadata => f.write_str("tool metadata must be a JSON object"),
             Self::Log(e) => write!(f, "the audit log refused the entry: {e}"),
+            Self::Device(e) => write!(f, "the device may not act: {e}"),
         }
     }
 }
@@ -87,34 +109,8 @@ impl<E: core::error::Error + 'static> core::error::Error for GuardError<E> {
         match self {
             Self::Action(e) => Some(e),
             Self::Log(e) => Some(e),
+            Self::Device(e) => Some(e),
             _ => None,
         }
     }
 }
-
-/// Why a [`Guard`](crate::Guard) could not be built from a bundle.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum GuardSetupError {
-    /// The bundle's JWKS snapshot does not parse.
-    Jwks(gx_core::JwksError),
-}
-
-impl GuardSetupError {
-    /// A stable code (gx-core's JWKS code).
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Jwks(e) => e.code(),
-        }
-    }
-}
-
-impl fmt::Display for GuardSetupError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Jwks(e) => write!(f, "the bundle's JWKS snapshot is unusable: {e}"),
-        }
-    }
-}
-
-impl core::error::Error for GuardSetupError {}

@@ -8,12 +8,19 @@
 //! `success`, `denied` or `error`.
 //!
 //! ```no_run
-//! # fn demo(bundle: &gx_storage::ConsentBundle, log: std::sync::Arc<gx_storage::AuditLog>)
-//! #     -> Result<(), Box<dyn std::error::Error>> {
-//! use gx_agent::{Guard, MemoSlot};
+//! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
 //!
+//! use gx_agent::{Device, DeviceOptions, Guard, MemoSlot};
+//! use gx_storage::{AuditLogConfig, BundleKey, FsyncPolicy};
+//!
+//! let key = BundleKey::from_hex(&std::env::var("GX_BUNDLE_KEY")?)?;
 //! let mut slots = [MemoSlot::EMPTY; 4];
-//! let guard = Guard::new(bundle, log, &mut slots)?;
+//! let options = DeviceOptions::new()
+//!     .with_log("audit.jsonl", AuditLogConfig::new(FsyncPolicy::EveryEntry))
+//!     .with_memo(&mut slots);
+//! let device = Arc::new(Device::open("bundle.gx", key, options)?);
+//! let guard = Guard::new(Arc::clone(&device));
 //! let meta = serde_json::json!({"query": "alice"});
 //! let count = guard.run("tool:read_contacts", "read:contacts", Some(&meta), || {
 //!     Ok::<_, std::io::Error>(42) // the real tool call
@@ -32,12 +39,13 @@
 
 pub use gx_core::{MemoSlot, UnixTime};
 pub use gx_storage;
+pub use gx_storage::{DeviceError, DeviceOptions, DeviceSession, ManualClock};
 
 mod error;
-pub use error::{GuardError, GuardSetupError};
+pub use error::GuardError;
 
 mod guard;
-pub use guard::{Guard, Outcome};
+pub use guard::{Device, Guard, Outcome};
 
 // The README's quick start compiles as a doctest of this crate.
 #[cfg(doctest)]

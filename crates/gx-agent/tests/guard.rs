@@ -1,19 +1,22 @@
 //! The tool guard against a real bundle from an in-process gx-server: one entry per
-//! call with the right result, refusals, and a log that verifies and syncs.
+//! call with the right result, refusals, and a log that verifies and syncs; revocation
+//! that survives a restart, and a clock set back.
 
+use std::path::Path;
 use std::sync::Arc;
 
-use gx_agent::{Guard, GuardError, MemoSlot, UnixTime};
+use gx_agent::{Device, DeviceOptions, Guard, GuardError, ManualClock, MemoSlot, UnixTime};
 use gx_server::{InitOptions, RateLimits, Server, ServerConfig, TlsMode, init_db};
-use gx_storage::gx_core::{AuditSigningKey, AuditVerifyingKey};
-use gx_storage::{AuditLog, AuditLogConfig, ConsentBundle, FsyncPolicy, verify_log};
+use gx_storage::gx_core::AuditVerifyingKey;
+use gx_storage::{
+    AuditLog, AuditLogConfig, BundleFile, BundleKey, ConsentBundle, FsyncPolicy, verify_log,
+};
 use gx_sync::{ApiKey, ClientOptions, CreateBundleRequest, GrantexClient, SyncOptions};
 use serde_json::{Value, json};
 
 struct Setup {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     bundle: ConsentBundle,
-    log: Arc<AuditLog>,
     client: GrantexClient,
     server: gx_server::RunningServer,
 }
@@ -47,23 +50,34 @@ async fn setup() -> Setup {
         ))
         .await
         .expect("bundle");
-    let key = AuditSigningKey::from_pkcs8_pem(bundle.offline_audit_key().private_key.expose_pem())
-        .expect("key");
-    let log = Arc::new(
-        AuditLog::open(
-            dir.path().join("audit.jsonl"),
-            key,
-            AuditLogConfig::new(FsyncPolicy::EveryEntry),
-        )
-        .expect("log"),
-    );
+    BundleFile::new(dir.path().join("b.gx"))
+        .store(&bundle, &bundle_key())
+        .expect("store");
     Setup {
-        _dir: dir,
+        dir,
         bundle,
-        log,
         client,
         server,
     }
+}
+
+fn bundle_key() -> BundleKey {
+    BundleKey::from_hex(&"3c".repeat(32)).expect("key")
+}
+
+/// The device state in `dir`, with memo slots and the given options' clock.
+fn device<'m>(
+    dir: &Path,
+    options: DeviceOptions<'static>,
+    slots: &'m mut [MemoSlot],
+) -> Arc<Device<'m>> {
+    let options = options
+        .with_log(
+            dir.join("audit.jsonl"),
+            AuditLogConfig::new(FsyncPolicy::EveryEntry),
+        )
+        .with_memo(slots);
+    Arc::new(Device::open(dir.join("b.gx"), bundle_key(), options).expect("device"))
 }
 
 fn lines(log: &AuditLog) -> Vec<Value> {
@@ -78,7 +92,8 @@ fn lines(log: &AuditLog) -> Vec<Value> {
 async fn every_call_ends_in_one_entry_with_its_result() {
     let s = setup().await;
     let mut slots = [MemoSlot::EMPTY; 4];
-    let guard = Guard::new(&s.bundle, Arc::clone(&s.log), &mut slots).expect("guard");
+    let guard = Guard::new(device(s.dir.path(), DeviceOptions::new(), &mut slots));
+    let log = Arc::clone(guard.device().log().expect("log"));
 
     let ok = guard.run(
         "tool:read_contacts",
@@ -120,7 +135,7 @@ async fn every_call_ends_in_one_entry_with_its_result() {
         Err(GuardError::InvalidMetadata)
     ));
 
-    let entries = lines(&s.log);
+    let entries = lines(&log);
     let results: Vec<&str> = entries
         .iter()
         .map(|e| e["result"].as_str().expect("result"))
@@ -137,19 +152,10 @@ async fn every_call_ends_in_one_entry_with_its_result() {
 
     let public =
         AuditVerifyingKey::from_spki_pem(&s.bundle.offline_audit_key().public_key).expect("pk");
-    assert!(
-        verify_log(s.log.path(), &public)
-            .expect("verify")
-            .is_intact()
-    );
+    assert!(verify_log(log.path(), &public).expect("verify").is_intact());
     let report = s
         .client
-        .sync(
-            &s.log,
-            s.bundle.bundle_id(),
-            &SyncOptions::default(),
-            |_| {},
-        )
+        .sync(&log, s.bundle.bundle_id(), &SyncOptions::default(), |_| {})
         .await
         .expect("sync");
     assert_eq!(report.accepted, 3);
@@ -161,16 +167,13 @@ async fn every_call_ends_in_one_entry_with_its_result() {
         .expect("revoke");
     let report = s
         .client
-        .sync(
-            &s.log,
-            s.bundle.bundle_id(),
-            &SyncOptions::default(),
-            |_| {},
-        )
+        .sync(&log, s.bundle.bundle_id(), &SyncOptions::default(), |_| {})
         .await
         .expect("sync");
     assert!(report.is_revoked());
-    guard.mark_revoked();
+    guard
+        .mark_revoked(report.revoked_at.clone())
+        .expect("marker");
     assert!(matches!(
         guard.run("tool:read_contacts", "read:contacts", None, || Ok::<
             _,
@@ -178,7 +181,20 @@ async fn every_call_ends_in_one_entry_with_its_result() {
         >(())),
         Err(GuardError::Revoked)
     ));
-    assert_eq!(lines(&s.log).len(), 3);
+    assert_eq!(lines(&log).len(), 3);
+    // A restarted agent (a new device session, a new guard) refuses too.
+    drop(log);
+    drop(guard);
+    let mut slots = [MemoSlot::EMPTY; 4];
+    let guard = Guard::new(device(s.dir.path(), DeviceOptions::new(), &mut slots));
+    let ran = core::cell::Cell::new(false);
+    let r = guard.run("tool:read_contacts", "read:contacts", None, || {
+        ran.set(true);
+        Ok::<_, String>(())
+    });
+    assert!(matches!(r, Err(GuardError::Revoked)), "{r:?}");
+    assert!(!ran.get());
+    assert_eq!(lines(guard.device().log().expect("log")).len(), 3);
     s.server.shutdown().await;
 }
 
@@ -186,19 +202,39 @@ async fn every_call_ends_in_one_entry_with_its_result() {
 async fn an_expired_grant_is_refused_without_an_entry() {
     let s = setup().await;
     let mut slots = [MemoSlot::EMPTY; 2];
-    let guard = Guard::new(&s.bundle, Arc::clone(&s.log), &mut slots)
-        .expect("guard")
-        .with_clock(|| UnixTime::from_secs(4_000_000_000));
-    let r = guard.run("tool:read_contacts", "read:contacts", None, || {
-        Ok::<_, String>(())
-    });
-    match r {
+    let clock = ManualClock::new(UnixTime::now());
+    let guard = Guard::new(device(
+        s.dir.path(),
+        DeviceOptions::new().with_clock(clock.clone()),
+        &mut slots,
+    ));
+    let call = |guard: &Guard<'_>| {
+        guard.run("tool:read_contacts", "read:contacts", None, || {
+            Ok::<_, String>(())
+        })
+    };
+    assert!(call(&guard).is_ok());
+    clock.set(UnixTime::from_secs(4_000_000_000));
+    let expired = |r: Result<(), GuardError<String>>| match r {
         Err(GuardError::Grant { code, .. }) => assert!(
             code == "TOKEN_EXPIRED" || code == "JWKS_SNAPSHOT_EXPIRED",
             "{code}"
         ),
         other => panic!("expected an expired grant, got {other:?}"),
-    }
-    assert!(lines(&s.log).is_empty());
+    };
+    expired(call(&guard));
+    // The clock set back to when the grant was valid: the floor keeps it expired, also
+    // for a guard started after a restart.
+    clock.set(UnixTime::now());
+    expired(call(&guard));
+    drop(guard);
+    let mut slots = [MemoSlot::EMPTY; 2];
+    let guard = Guard::new(device(
+        s.dir.path(),
+        DeviceOptions::new().with_clock(clock.clone()),
+        &mut slots,
+    ));
+    expired(call(&guard));
+    assert_eq!(lines(guard.device().log().expect("log")).len(), 1);
     s.server.shutdown().await;
 }

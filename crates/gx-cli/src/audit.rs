@@ -6,11 +6,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use gx_core::audit::AuditVerifyingKey;
+use gx_core::SignedAuditEntry;
+use gx_core::UnixTime;
 use gx_core::audit::legacy::LegacyPyEntry;
-use gx_core::{DECODE_BUF_LEN, SignedAuditEntry, UnixTime, Verifier, VerifierOptions};
-use gx_storage::{EntryFields, LogFormat, verify_log_with_progress};
-use serde_json::{Value, json};
+use gx_core::audit::{AuditVerifyingKey, EntryError, Field};
+use gx_storage::{KeySpan, LogFormat, verify_log_keys_with_progress, verify_log_with_progress};
+use serde_json::json;
 
 use crate::cli::{AuditAppendArgs, AuditHashArgs, AuditVerifyArgs, FormatArg};
 use crate::failure::{fail, report_invalid};
@@ -52,31 +53,38 @@ fn format_name(format: LogFormat) -> &'static str {
     }
 }
 
-fn verifying_key(args: &AuditVerifyArgs) -> anyhow::Result<AuditVerifyingKey> {
-    if let Some(pem_file) = &args.public_key {
-        let pem = std::fs::read_to_string(pem_file)
-            .with_context(|| format!("reading the public key {}", pem_file.display()))?;
-        return AuditVerifyingKey::from_spki_pem(&pem).map_err(|e| {
-            fail(
-                e.code(),
-                format!("{} is not an Ed25519 SPKI PEM: {e}", pem_file.display()),
-                "pass the bundle's offlineAuditKey.publicKey",
-            )
-        });
+/// The audit keys to verify with: every `--public-key` (oldest first, each taking over
+/// where the entries show), or the key history of `--bundle`.
+fn key_spans(args: &AuditVerifyArgs) -> anyhow::Result<Vec<KeySpan>> {
+    if !args.public_key.is_empty() {
+        let mut spans = Vec::with_capacity(args.public_key.len());
+        for pem_file in &args.public_key {
+            let pem = std::fs::read_to_string(pem_file)
+                .with_context(|| format!("reading the public key {}", pem_file.display()))?;
+            let key = AuditVerifyingKey::from_spki_pem(&pem).map_err(|e| {
+                fail(
+                    e.code(),
+                    format!("{} is not an Ed25519 SPKI PEM: {e}", pem_file.display()),
+                    "pass the bundle's offlineAuditKey.publicKey",
+                )
+            })?;
+            spans.push(KeySpan::unbounded(key));
+        }
+        return Ok(spans);
     }
     if let Some(bundle) = &args.bundle {
-        let bundle = secrets::load_bundle(bundle, args.key_file.as_deref())?;
-        return secrets::verifying_key(&bundle);
+        let device = secrets::device(bundle, args.key_file.as_deref(), None)?;
+        return Ok(device.key_spans());
     }
     Err(fail(
         "NO_PUBLIC_KEY",
         "no audit public key given",
-        "pass --public-key PEM_FILE or --bundle FILE",
+        "pass --public-key PEM_FILE (repeatable) or --bundle FILE",
     ))
 }
 
 pub(crate) fn verify(args: &AuditVerifyArgs) -> anyhow::Result<ExitCode> {
-    let key = verifying_key(args)?;
+    let spans = key_spans(args)?;
     let format = match args.format {
         FormatArg::Auto => detect_format(&args.log)?,
         FormatArg::Wire => LogFormat::Wire,
@@ -90,10 +98,17 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> anyhow::Result<ExitCode> {
         ));
     }
     let bar = progress::bar(0, Unit::Bytes, "verifying");
-    let report = verify_log_with_progress(&args.log, &key, format, &mut |done, total| {
+    let mut on_bytes = |done: u64, total: u64| {
         bar.set_length(total);
         bar.set_position(done);
-    })
+    };
+    let report = match (format, spans.first()) {
+        // The Python client's format knows one key.
+        (LogFormat::LegacyPython, Some(first)) => {
+            verify_log_with_progress(&args.log, first.key(), format, &mut on_bytes)
+        }
+        _ => verify_log_keys_with_progress(&args.log, &spans, &mut on_bytes),
+    }
     .map_err(|e| {
         fail(
             e.code(),
@@ -141,38 +156,48 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Adds placeholder `hash` and `signature` members to an entry object that lacks them,
-/// so the strict line parsers accept it; the hash is recomputed, never read.
-fn with_placeholders(text: &str, format: FormatArg) -> anyhow::Result<String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        fail(
-            "INVALID_ENTRY",
-            format!("stdin is not JSON: {e}"),
-            "pipe one entry object",
-        )
-    })?;
-    let Value::Object(map) = &value else {
-        return Err(fail(
-            "INVALID_ENTRY",
-            "stdin is not a JSON object",
-            "pipe one entry object",
-        ));
-    };
-    let (hash, sig) = match format {
-        FormatArg::Py => ("0".repeat(64), format!("{}==", "A".repeat(86))),
-        _ => ("0".repeat(64), "0".repeat(128)),
+/// Adds a placeholder `hash` or `signature` member to an entry object that lacks it, so
+/// the strict line parsers accept it; the hash is recomputed, never read. Parsing is
+/// gx-core's (the same as the log's and the server's), so anything they accept, lone
+/// surrogates in metadata included, is hashed.
+fn with_placeholder(text: &str, missing: Field, format: FormatArg) -> Option<String> {
+    let value = match (missing, format) {
+        (Field::Hash, _) => "0".repeat(64),
+        (Field::Signature, FormatArg::Py) => format!("{}==", "A".repeat(86)),
+        (Field::Signature, _) => "0".repeat(128),
+        _ => return None,
     };
     let trimmed = text.trim_end();
-    let body = trimmed.strip_suffix('}').unwrap_or(trimmed);
-    let mut out = body.to_owned();
-    if !map.contains_key("hash") {
-        out.push_str(&format!(",\"hash\":\"{hash}\""));
+    let body = trimmed.strip_suffix('}')?.trim_end();
+    let sep = if body.ends_with('{') { "" } else { "," };
+    Some(format!(
+        "{body}{sep}\"{}\":\"{value}\"}}",
+        missing.wire_name()
+    ))
+}
+
+/// The entry's hash, parsing `text` with gx-core after adding what is missing.
+fn entry_hash(text: &str, format: FormatArg) -> Result<String, EntryError> {
+    let mut line = text.trim().to_owned();
+    // At most two placeholders (hash and signature).
+    for _ in 0..3 {
+        let parsed = match format {
+            FormatArg::Py => LegacyPyEntry::parse_line(line.as_bytes())
+                .and_then(|e| e.computed_hash())
+                .map(|h| h.to_string()),
+            _ => SignedAuditEntry::parse_line(line.as_bytes())
+                .and_then(|e| e.entry.hash())
+                .map(|h| h.to_string()),
+        };
+        match parsed {
+            Err(EntryError::MissingField(field)) => match with_placeholder(&line, field, format) {
+                Some(next) => line = next,
+                None => return Err(EntryError::MissingField(field)),
+            },
+            other => return other,
+        }
     }
-    if !map.contains_key("signature") {
-        out.push_str(&format!(",\"signature\":\"{sig}\""));
-    }
-    out.push('}');
-    Ok(out)
+    Err(EntryError::MissingField(Field::Signature))
 }
 
 pub(crate) fn hash(args: &AuditHashArgs) -> anyhow::Result<ExitCode> {
@@ -180,32 +205,18 @@ pub(crate) fn hash(args: &AuditHashArgs) -> anyhow::Result<ExitCode> {
     std::io::stdin()
         .read_to_string(&mut text)
         .context("reading the entry from stdin")?;
-    let line = with_placeholders(&text, args.format)?;
-    let bad = |e: &dyn core::fmt::Display, code: &str| {
+    let hash = entry_hash(&text, args.format).map_err(|e| {
         fail(
-            code.to_owned(),
-            format!("not an entry: {e}"),
+            e.wire_code(),
+            format!("not an entry ({}): {e}", e.code()),
             "check the entry's fields against docs/protocol.md",
         )
-    };
-    let hash = match args.format {
-        FormatArg::Py => {
-            let entry =
-                LegacyPyEntry::parse_line(line.as_bytes()).map_err(|e| bad(&e, e.code()))?;
-            entry.computed_hash().map_err(|e| bad(&e, e.code()))?
-        }
-        _ => {
-            let entry =
-                SignedAuditEntry::parse_line(line.as_bytes()).map_err(|e| bad(&e, e.code()))?;
-            entry.entry.hash().map_err(|e| bad(&e, e.code()))?
-        }
-    };
-    output::line(&hash.to_string())?;
+    })?;
+    output::line(&hash)?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn append(args: &AuditAppendArgs) -> anyhow::Result<ExitCode> {
-    let bundle = secrets::load_bundle(&args.bundle, args.key_file.as_deref())?;
     if let Some(meta) = &args.metadata {
         gx_core::Metadata::parse(meta).map_err(|e| {
             fail(
@@ -215,51 +226,36 @@ pub(crate) fn append(args: &AuditAppendArgs) -> anyhow::Result<ExitCode> {
             )
         })?;
     }
-    let snapshot_json = serde_json::to_vec(bundle.jwks_snapshot())?;
-    let snapshot = token::parse_jwks(&snapshot_json, "the bundle's jwksSnapshot")?;
-    let log = secrets::open_log(&args.log, &bundle)?;
-    let now = args
-        .now
-        .map_or_else(UnixTime::now, UnixTime::from_secs)
-        .max(log.last_timestamp());
-    let verifier = Verifier::new(&snapshot, VerifierOptions::new())
-        .map_err(|e| fail("INVALID_OPTIONS", e.to_string(), ""))?;
-    let mut buf = vec![0u8; DECODE_BUF_LEN];
-    let grant = match verifier.verify(bundle.grant_token(), now, &mut buf) {
-        Ok(g) => g,
-        Err(e) => {
-            let (code, message) = (e.code(), e.to_string());
+    let device = secrets::device(&args.bundle, args.key_file.as_deref(), Some(&args.log))?;
+    let at = args.now.map(UnixTime::from_secs);
+    let record = match device.append(&args.action, &args.result, args.metadata.as_deref(), at) {
+        Ok(r) => r,
+        // A clean "no": revoked, a refresh pending, or the grant invalid at the
+        // floor-bounded time. Nothing was written.
+        Err(e) if e.is_refusal() => {
+            let (code, message) = (e.code().to_owned(), e.to_string());
             if args.json {
                 output::json(
                     &json!({"appended": false, "error": {"code": code, "message": message}}),
                 )?;
             } else {
-                report_invalid(
-                    code,
-                    &format!("the bundle's grant does not verify: {message}"),
-                    token::hint(code),
-                );
+                let hint = match code.as_str() {
+                    "BUNDLE_REVOKED" => "stop the agent; a new bundle needs a new consent",
+                    "REFRESH_PENDING" => "run `gx bundle refresh` again; it resumes",
+                    other => token::hint(other),
+                };
+                report_invalid(&code, &format!("not appended: {message}"), hint);
             }
             return Ok(ExitCode::from(1));
         }
-    };
-    let scopes = grant.scopes().to_vec();
-    let record = log
-        .append_fields(&EntryFields {
-            action: &args.action,
-            agent_did: grant.agent_did(),
-            grant_id: grant.grant_id(),
-            scopes: &scopes,
-            result: &args.result,
-            metadata: args.metadata.as_deref(),
-        })
-        .map_err(|e| {
-            fail(
-                e.code(),
+        Err(e) => {
+            return Err(fail(
+                e.code().to_owned(),
                 format!("append refused: {e}"),
                 "check --action/--result lengths and the metadata",
-            )
-        })?;
+            ));
+        }
+    };
     if args.json {
         output::json(
             &json!({"appended": true, "seq": record.seq(), "hash": record.hash().to_string()}),

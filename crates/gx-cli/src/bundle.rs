@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use gx_core::UnixTime;
-use gx_storage::{BundleFile, ConsentBundle};
-use gx_sync::{CreateBundleRequest, RevocationMarker, Revoked, SyncOptions};
+use gx_storage::{AuditLogConfig, BundleFile, FsyncPolicy, SyncLog};
+use gx_sync::{CreateBundleRequest, SyncOptions};
 use serde_json::{Value, json};
 
 use crate::cli::{
@@ -33,34 +33,47 @@ fn unverified_claims(token: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// A revocation record. `Revoked` is `#[non_exhaustive]` without a constructor, so it is
-/// built through its serde form.
-fn revocation_record(bundle_id: String, revoked_at: Option<String>) -> anyhow::Result<Revoked> {
-    Ok(serde_json::from_value(
-        json!({"bundleId": bundle_id, "revokedAt": revoked_at}),
-    )?)
-}
-
 /// What `inspect` shows: everything but the audit private key.
-pub(crate) fn summary(bundle: &ConsentBundle) -> Value {
-    let snap = bundle.jwks_snapshot();
+pub(crate) fn summary(device: &secrets::Device) -> Value {
+    let bundle = device.bundle();
+    let snap = device.jwks();
     let kids: Vec<Value> = snap
-        .keys
-        .iter()
-        .map(|k| k.get("kid").cloned().unwrap_or(Value::Null))
+        .kids()
+        .map(|k| k.map_or(Value::Null, |k| Value::String(k.to_owned())))
         .collect();
+    let now = device.now(None);
     json!({
         "bundleId": bundle.bundle_id(),
         "syncEndpoint": bundle.sync_endpoint(),
         "checkpointAt": iso(bundle.checkpoint_at()),
         "offlineExpiresAt": iso(bundle.offline_expires_at()),
-        "expired": bundle.is_expired(UnixTime::now()),
-        "shouldRefresh": bundle.should_refresh(UnixTime::now()),
-        "jwks": {"kids": kids, "fetchedAt": iso(snap.fetched_at), "validUntil": iso(snap.valid_until)},
+        "expired": bundle.is_expired(now),
+        "shouldRefresh": bundle.should_refresh(now),
+        "jwks": {
+            "kids": kids,
+            "fetchedAt": snap.fetched_at().map(iso),
+            "validUntil": snap.valid_until().map(iso),
+        },
         "auditPublicKey": bundle.offline_audit_key().public_key,
         "auditAlgorithm": bundle.offline_audit_key().algorithm,
+        "auditKeyHistory": bundle.key_history().len(),
         "claims": unverified_claims(bundle.grant_token()),
     })
+}
+
+/// How many entries of the log at `path` the server has not confirmed, read without
+/// taking the writer's lock for long (`--log` of `status`).
+fn unsynced(path: &std::path::Path) -> anyhow::Result<u64> {
+    let log = SyncLog::open(path, AuditLogConfig::new(FsyncPolicy::EveryEntry))
+        .and_then(|log| log.position())
+        .map_err(|e| {
+            fail(
+                e.code(),
+                format!("cannot read the log {}: {e}", path.display()),
+                "check the path",
+            )
+        })?;
+    Ok(log.1.saturating_sub(log.0))
 }
 
 pub(crate) fn create(args: &BundleCreateArgs) -> anyhow::Result<ExitCode> {
@@ -108,31 +121,33 @@ pub(crate) fn create(args: &BundleCreateArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) fn inspect(args: &BundleInspectArgs) -> anyhow::Result<ExitCode> {
-    let bundle = secrets::load_bundle(&args.file, args.key_file.as_deref())?;
-    let s = summary(&bundle);
+    let device = secrets::device(&args.file, args.key_file.as_deref(), None)?;
+    let s = summary(&device);
     if args.json {
         output::json(&s)?;
     } else {
-        let revocation = match RevocationMarker::beside(&args.file).load() {
-            Ok(Some(_)) => Revocation::Revoked,
-            _ => Revocation::NotKnown,
+        let revocation = if device.is_revoked() {
+            Revocation::Revoked
+        } else {
+            Revocation::NotKnown
         };
         output::line(&human::bundle_summary(
             &s,
             revocation,
-            UnixTime::now().as_secs(),
+            device.now(None).as_secs(),
         ))?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn refresh(args: &BundleRefreshArgs) -> anyhow::Result<ExitCode> {
-    let key = secrets::bundle_key(args.key_file.as_deref())?;
-    let bundle = secrets::load_with(&args.file, &key)?;
+    let device = secrets::device(&args.file, args.key_file.as_deref(), Some(&args.log))?;
+    let bundle = device.bundle();
     let base = secrets::base_url(&bundle, &args.remote)?;
     let client = secrets::client(&base, args.remote.ca_cert.as_deref())?;
-    let log = secrets::open_log(&args.log, &bundle)?;
-    let file = BundleFile::new(&args.file);
+    let log = device
+        .log()
+        .map_err(|e| secrets::device_failure(&e, "opening the log"))?;
     let mut steps = Steps::new(2);
     steps.next(&format!(
         "syncing {} entries signed with the current audit key",
@@ -143,18 +158,21 @@ pub(crate) fn refresh(args: &BundleRefreshArgs) -> anyhow::Result<ExitCode> {
     // the work is under way.
     let options = SyncOptions::default();
     runtime
-        .block_on(client.sync(&log, bundle.bundle_id(), &options, |_| {}))
+        .block_on(client.sync(log, bundle.bundle_id(), &options, |_| {}))
         .map_err(|e| failure::sync_error(&e, &base, bundle.bundle_id()))?;
     steps.next("asking the server for a fresh bundle (new token and audit key)");
     let outcome = runtime
-        .block_on(client.refresh_bundle(&log, bundle.bundle_id(), &file, &key, &options))
-        .map_err(|e| failure::refresh_error(&e, &base, bundle.bundle_id()))?;
+        .block_on(client.refresh_device(&device, &options))
+        .map_err(|e| {
+            failure::refresh_error(&e, &base, bundle.bundle_id(), device.refresh_pending())
+        })?;
     steps.finish();
     if args.json {
         output::json(&json!({
             "bundleId": outcome.bundle.bundle_id(),
             "synced": outcome.sync.accepted,
             "offlineExpiresAt": iso(outcome.bundle.offline_expires_at()),
+            "auditKeys": outcome.bundle.key_history().len(),
         }))?;
     } else {
         output::line(&format!(
@@ -171,16 +189,19 @@ pub(crate) fn refresh(args: &BundleRefreshArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) fn status(args: &BundleStatusArgs) -> anyhow::Result<ExitCode> {
-    let bundle = secrets::load_bundle(&args.file, args.key_file.as_deref())?;
-    let now = UnixTime::now();
-    let marker = RevocationMarker::beside(&args.file).load().map_err(|e| {
-        fail(
-            e.code(),
-            format!("cannot read the revocation marker: {e}"),
-            "remove the damaged marker only if you know the bundle is valid",
-        )
-    })?;
-    let mut revoked = marker.is_some();
+    let device = secrets::device(&args.file, args.key_file.as_deref(), None)?;
+    let bundle = device.bundle();
+    let now = device.now(None);
+    let mut revoked = match device.check_revoked() {
+        Ok(()) => false,
+        Err(e) if e.code() == "BUNDLE_REVOKED" && e.is_refusal() => true,
+        Err(e) => {
+            return Err(secrets::device_failure(
+                &e,
+                "cannot read the revocation marker",
+            ));
+        }
+    };
     let mut server = Value::Null;
     if !args.offline {
         let base = secrets::base_url(&bundle, &args.remote)?;
@@ -197,28 +218,29 @@ pub(crate) fn status(args: &BundleStatusArgs) -> anyhow::Result<ExitCode> {
                     },
                 )
             })?;
-        revoked |= status.is_revoked();
-        if status.is_revoked() && marker.is_none() {
-            let _ = RevocationMarker::beside(&args.file).record(&revocation_record(
-                bundle.bundle_id().to_owned(),
-                status.revoked_at.clone(),
-            )?);
+        if status.is_revoked() && !revoked {
+            device
+                .learn_revoked(status.revoked_at.clone())
+                .map_err(|e| secrets::device_failure(&e, "cannot record the revocation"))?;
         }
+        revoked |= status.is_revoked();
         server = json!({"status": status.status, "revokedAt": status.revoked_at, "grantRevoked": status.grant_revoked});
     }
     let expired = bundle.is_expired(now);
-    let usable = !revoked && !expired;
+    let pending = device.refresh_pending();
+    let usable = !revoked && !expired && !pending;
     let mut doc = json!({
         "bundleId": bundle.bundle_id(),
         "usable": usable,
         "revoked": revoked,
         "expired": expired,
+        "refreshPending": pending,
         "shouldRefresh": bundle.should_refresh(now),
         "offlineExpiresAt": iso(bundle.offline_expires_at()),
         "server": server,
     });
     if let Some(log) = &args.log {
-        doc["unsyncedEntries"] = json!(secrets::open_log(log, &bundle)?.unsynced_entries());
+        doc["unsyncedEntries"] = json!(unsynced(log)?);
     }
     if args.json {
         output::json(&doc)?;
@@ -241,6 +263,12 @@ pub(crate) fn status(args: &BundleStatusArgs) -> anyhow::Result<ExitCode> {
             &format!("{} expired", bundle.bundle_id()),
             "create a new bundle while online",
         );
+    } else if pending {
+        report_invalid(
+            "REFRESH_PENDING",
+            &format!("a refresh of {} did not complete", bundle.bundle_id()),
+            "run `gx bundle refresh` again; appends are refused until it completes",
+        );
     }
     Ok(if usable {
         ExitCode::SUCCESS
@@ -250,7 +278,8 @@ pub(crate) fn status(args: &BundleStatusArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) fn revoke(args: &BundleRevokeArgs) -> anyhow::Result<ExitCode> {
-    let bundle = secrets::load_bundle(&args.file, args.key_file.as_deref())?;
+    let device = secrets::device(&args.file, args.key_file.as_deref(), None)?;
+    let bundle = device.bundle();
     let base = secrets::base_url(&bundle, &args.remote)?;
     let client = secrets::client(&base, args.remote.ca_cert.as_deref())?;
     let outcome = secrets::runtime()?
@@ -265,11 +294,8 @@ pub(crate) fn revoke(args: &BundleRevokeArgs) -> anyhow::Result<ExitCode> {
                 },
             )
         })?;
-    RevocationMarker::beside(&args.file)
-        .record(&revocation_record(
-            outcome.bundle_id.clone(),
-            outcome.revoked_at.clone(),
-        )?)
+    device
+        .learn_revoked(outcome.revoked_at.clone())
         .map_err(|e| {
             fail(
                 e.code(),

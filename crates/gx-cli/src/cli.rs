@@ -164,10 +164,12 @@ pub(crate) struct AuditVerifyArgs {
     /// The log file (its rotated segments are found beside it).
     #[arg(value_name = "LOG")]
     pub(crate) log: PathBuf,
-    /// The audit public key (SPKI PEM).
+    /// An audit public key (SPKI PEM). Repeat it, oldest first, for a log that lived
+    /// through refreshes: each key takes over where the entries show it does.
     #[arg(long, value_name = "PEM_FILE", conflicts_with = "bundle")]
-    pub(crate) public_key: Option<PathBuf>,
-    /// Take the audit public key from this bundle instead (needs the bundle key).
+    pub(crate) public_key: Vec<PathBuf>,
+    /// Take the audit keys from this bundle instead (its key history: every key the log
+    /// was signed with and where each starts; needs the bundle key).
     #[arg(long, value_name = "FILE")]
     pub(crate) bundle: Option<PathBuf>,
     /// The bundle key file (else GX_BUNDLE_KEY).
@@ -208,8 +210,9 @@ pub(crate) struct AuditAppendArgs {
     /// Metadata: one JSON object.
     #[arg(long, value_name = "JSON")]
     pub(crate) metadata: Option<String>,
-    /// Verify the grant as of this time (Unix seconds). The entry's timestamp is the
-    /// system clock (never earlier than the previous entry's).
+    /// Act as of this time (Unix seconds) instead of the system clock: the grant is
+    /// checked at it and the entry stamped with it. Bounded by the device's time floor
+    /// (the latest time it saw): a time in the past cannot revive an expired grant.
     #[arg(long, value_name = "UNIX")]
     pub(crate) now: Option<u64>,
     /// Machine-readable output.

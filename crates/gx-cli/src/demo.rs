@@ -6,15 +6,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use gx_agent::{Guard, GuardError, MemoSlot};
-use gx_core::{DECODE_BUF_LEN, UnixTime, Verifier, VerifierOptions};
+use gx_agent::{Device, DeviceOptions, Guard, GuardError, MemoSlot};
 use gx_server::{InitOptions, RateLimits, Server, ServerConfig, TlsMode, init_db};
-use gx_storage::{AuditLog, AuditLogConfig, BundleFile, BundleKey, FsyncPolicy, verify_log};
+use gx_storage::{AuditLogConfig, BundleFile, BundleKey, FsyncPolicy};
 use gx_sync::{ApiKey, ClientOptions, CreateBundleRequest, GrantexClient, SyncOptions};
 use serde_json::json;
 
 use crate::cli::DemoArgs;
-use crate::{output, secrets, token};
+use crate::output;
 
 /// The scopes the demo agent is registered for; the bundle gets all but `send:email`.
 const REGISTERED: [&str; 3] = ["read:contacts", "read:calendar", "send:email"];
@@ -140,7 +139,7 @@ async fn phases(
         GRANTED.join(", "),
         crate::human::iso(bundle.checkpoint_at()),
         crate::human::when(
-            UnixTime::now().as_secs(),
+            gx_core::UnixTime::now().as_secs(),
             bundle.offline_expires_at().as_secs()
         )
     ))?;
@@ -156,33 +155,30 @@ async fn phases(
         "phase 2",
         "offline: verify the grant, run tools through the guard, audit every call",
     )?;
-    let bundle = secrets::load_with(&bundle_path, &key)?;
-    let snapshot = token::parse_jwks(
-        &serde_json::to_vec(bundle.jwks_snapshot())?,
-        "the bundle's jwksSnapshot",
-    )?;
-    let verifier =
-        Verifier::new(&snapshot, VerifierOptions::new()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut buf = vec![0u8; DECODE_BUF_LEN];
-    match verifier.verify(bundle.grant_token(), UnixTime::now(), &mut buf) {
-        Ok(grant) => say(&format!(
-            "token    valid: agent {}, grant {}, scopes [{}], expires {}",
-            grant.agent_did(),
-            grant.grant_id(),
-            grant.scopes().join(", "),
-            crate::human::when(UnixTime::now().as_secs(), grant.expires_at().as_secs())
-        ))?,
-        Err(e) => bail!("the fresh grant does not verify: {e}"),
-    }
-
+    // The device session owns the bundle, its parsed JWKS, the memo, the time floor, the
+    // revocation marker and the log: the guard acts only through it.
     let log_path = dir.join("audit.jsonl");
-    let log = Arc::new(AuditLog::open(
-        &log_path,
-        secrets::signing_key(&bundle)?,
-        AuditLogConfig::new(FsyncPolicy::EveryEntry),
-    )?);
     let mut slots = [MemoSlot::EMPTY; 4];
-    let guard = Guard::new(&bundle, Arc::clone(&log), &mut slots)?;
+    let options = DeviceOptions::new()
+        .with_log(&log_path, AuditLogConfig::new(FsyncPolicy::EveryEntry))
+        .with_memo(&mut slots);
+    let device = Arc::new(
+        Device::open(&bundle_path, key, options)
+            .map_err(|e| anyhow::anyhow!("opening the device state: {e}"))?,
+    );
+    let log = Arc::clone(device.log()?);
+    let bundle = device.bundle();
+    let auth = device
+        .authorize(None, None)
+        .map_err(|e| anyhow::anyhow!("the fresh grant does not verify: {e}"))?;
+    say(&format!(
+        "token    valid at {}: bundle {}, granted {}, expires {}",
+        crate::human::iso(auth.at()),
+        bundle.bundle_id(),
+        GRANTED.join(", "),
+        crate::human::when(auth.at().as_secs(), bundle.offline_expires_at().as_secs())
+    ))?;
+    let guard = Guard::new(Arc::clone(&device));
 
     let contacts = guard.run(
         "tool:read_contacts",
@@ -227,8 +223,7 @@ async fn phases(
         failed.err().map(|e| e.to_string()).unwrap_or_default()
     ))?;
 
-    let public = secrets::verifying_key(&bundle)?;
-    let report = verify_log(&log_path, &public)?;
+    let report = device.verify_log(&log_path)?;
     if !report.is_intact() {
         bail!(
             "the demo's own log does not verify: {:?}",
@@ -248,7 +243,7 @@ async fn phases(
         *second = second.replace("\"result\":\"success\"", "\"result\":\"failure\"");
     }
     std::fs::write(&tampered, lines.join("\n") + "\n")?;
-    let broken = verify_log(&tampered, &public)?;
+    let broken = device.verify_log(&tampered)?;
     match broken.first_break() {
         Some(b) => say(&format!(
             "tamper   changed entry 2's result in a copy: first broken entry {} (seq {}, {})",
@@ -304,7 +299,8 @@ async fn phases(
     if !second.is_revoked() {
         bail!("the server did not report the revocation");
     }
-    guard.mark_revoked();
+    // Recorded on disk: a restarted agent refuses too.
+    guard.mark_revoked(second.revoked_at.clone())?;
     match guard.run("tool:read_contacts", "read:contacts", None, || {
         Ok::<_, std::io::Error>(0)
     }) {

@@ -139,10 +139,14 @@ pub(crate) fn bundle_summary(doc: &Value, revocation: Revocation, now: u64) -> S
             list(jwks.get("kids"))
         ),
     );
+    let history = match doc.get("auditKeyHistory").and_then(Value::as_u64) {
+        Some(n @ 2..) => format!(", the log's key history holds {n} keys"),
+        _ => String::new(),
+    };
     row(
         "audit key",
         &format!(
-            "{} (public key in --json; the private key is never shown)",
+            "{}{history} (public key in --json; the private key is never shown)",
             text(doc, "auditAlgorithm")
         ),
     );
@@ -197,6 +201,9 @@ pub(crate) fn status_line(doc: &Value, now: u64) -> String {
             1 => "1 entry not synced".to_owned(),
             n => format!("{n} entries not synced"),
         });
+    }
+    if doc.get("refreshPending").and_then(Value::as_bool) == Some(true) {
+        parts.push("a refresh is pending (appends refused until it completes)".to_owned());
     }
     if usable && doc.get("shouldRefresh").and_then(Value::as_bool) == Some(true) {
         parts.push("refresh due".to_owned());
@@ -310,6 +317,12 @@ mod tests {
         assert!(!text.contains("PUBLIC KEY"));
         let revoked = bundle_summary(&doc(), Revocation::Revoked, now);
         assert!(revoked.contains("revoked    yes"), "{revoked}");
+        let mut refreshed = doc();
+        refreshed["auditKeyHistory"] = json!(3);
+        assert!(
+            bundle_summary(&refreshed, Revocation::NotKnown, now)
+                .contains("Ed25519, the log's key history holds 3 keys")
+        );
         let mut due = doc();
         due["shouldRefresh"] = json!(true);
         assert!(bundle_summary(&due, Revocation::NotKnown, now).contains("refresh    due now"));
@@ -336,7 +349,10 @@ mod tests {
             status_line(&status, now),
             "usable, expires in 1h 59m, not revoked as far as this device knows, 1 entry not synced, refresh due"
         );
+        status["refreshPending"] = json!(true);
         status["usable"] = json!(false);
+        assert!(status_line(&status, now).contains(", a refresh is pending"));
+        status["refreshPending"] = json!(false);
         status["revoked"] = json!(true);
         assert!(status_line(&status, now).starts_with("not usable, expires in 1h 59m, revoked"));
     }

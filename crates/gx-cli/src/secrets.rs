@@ -1,11 +1,15 @@
-//! Secrets and the things built from them: the bundle key, the API key, the loaded
-//! bundle, the audit signing key and the HTTPS client. Never from flags; never printed.
+//! Secrets and the things built from them: the bundle key, the API key, the device
+//! session (the loaded bundle, its keys, the log) and the HTTPS client. Never from flags;
+//! never printed.
 
 use std::path::Path;
 
 use anyhow::Context;
-use gx_core::audit::{AuditSigningKey, AuditVerifyingKey};
-use gx_storage::{AuditLog, AuditLogConfig, BundleFile, BundleKey, ConsentBundle, FsyncPolicy};
+use gx_core::provider::AwsLcRs;
+use gx_storage::{
+    AuditLogConfig, BundleKey, ConsentBundle, DeviceError, DeviceOptions, DeviceSession,
+    FsyncPolicy,
+};
 use gx_sync::{ApiKey, ClientOptions, GrantexClient};
 use zeroize::Zeroizing;
 
@@ -52,19 +56,6 @@ pub(crate) fn bundle_key(key_file: Option<&Path>) -> anyhow::Result<BundleKey> {
     })
 }
 
-/// Loads and decrypts a bundle file.
-pub(crate) fn load_bundle(file: &Path, key_file: Option<&Path>) -> anyhow::Result<ConsentBundle> {
-    let key = bundle_key(key_file)?;
-    load_with(file, &key)
-}
-
-/// Loads and decrypts a bundle file with a key already in hand.
-pub(crate) fn load_with(file: &Path, key: &BundleKey) -> anyhow::Result<ConsentBundle> {
-    BundleFile::new(file)
-        .load(key)
-        .map_err(|e| crate::failure::bundle_load(file, &e))
-}
-
 /// The API key from `GX_API_KEY`.
 pub(crate) fn api_key() -> anyhow::Result<ApiKey> {
     let text = Zeroizing::new(std::env::var(API_KEY_ENV).map_err(|_| {
@@ -83,45 +74,58 @@ pub(crate) fn api_key() -> anyhow::Result<ApiKey> {
     })
 }
 
-/// The audit signing key of a bundle.
-pub(crate) fn signing_key(bundle: &ConsentBundle) -> anyhow::Result<AuditSigningKey> {
-    AuditSigningKey::from_pkcs8_pem(bundle.offline_audit_key().private_key.expose_pem()).map_err(
-        |e| {
-            fail(
-                e.code(),
-                format!("the bundle's audit private key is unusable: {e}"),
-                "refresh or re-create the bundle",
-            )
-        },
-    )
+/// The device state a command acts through: one [`DeviceSession`] per command, opened on
+/// the bundle file (and on the log, taking its lock, when `log` is given).
+pub(crate) type Device = DeviceSession<'static, AwsLcRs>;
+
+/// Opens the device state of `bundle` with the key from `--key-file` / `GX_BUNDLE_KEY`,
+/// and the log at `log` (every entry fsynced) when given: the one way every `gx` command
+/// acts offline.
+pub(crate) fn device(
+    bundle: &Path,
+    key_file: Option<&Path>,
+    log: Option<&Path>,
+) -> anyhow::Result<Device> {
+    device_with(bundle, bundle_key(key_file)?, log)
 }
 
-/// Opens the audit log at `path` for appending with the bundle's signing key, every
-/// entry fsynced: the one way the CLI's commands open a log.
-pub(crate) fn open_log(path: &Path, bundle: &ConsentBundle) -> anyhow::Result<AuditLog> {
-    AuditLog::open(
-        path,
-        signing_key(bundle)?,
-        AuditLogConfig::new(FsyncPolicy::EveryEntry),
-    )
-    .map_err(|e| {
+/// As [`device`], with the bundle key already in hand.
+pub(crate) fn device_with(
+    bundle: &Path,
+    key: BundleKey,
+    log: Option<&Path>,
+) -> anyhow::Result<Device> {
+    let mut options = DeviceOptions::new();
+    if let Some(log) = log {
+        options = options.with_log(log, AuditLogConfig::new(FsyncPolicy::EveryEntry));
+    }
+    DeviceSession::open(bundle, key, options).map_err(|e| {
+        if let DeviceError::Bundle(b) = &e {
+            return crate::failure::bundle_load(bundle, b);
+        }
+        let hint = match &e {
+            DeviceError::Log(_) => "check the path; another process may hold the log",
+            DeviceError::Bundle(_) => {
+                "check the file and that the bundle key is the one it was stored with"
+            }
+            _ => "refresh or re-create the bundle",
+        };
         fail(
-            e.code(),
-            format!("cannot open the log {}: {e}", path.display()),
-            "check the path; another process may hold the log",
+            e.code().to_owned(),
+            format!("cannot open the device state of {}: {e}", bundle.display()),
+            hint,
         )
     })
 }
 
-/// The audit verifying key of a bundle.
-pub(crate) fn verifying_key(bundle: &ConsentBundle) -> anyhow::Result<AuditVerifyingKey> {
-    AuditVerifyingKey::from_spki_pem(&bundle.offline_audit_key().public_key).map_err(|e| {
-        fail(
-            e.code(),
-            format!("the bundle's audit public key is unusable: {e}"),
-            "refresh or re-create the bundle",
-        )
-    })
+/// A device error as the CLI reports it (exit 2), with `what` saying what was being done.
+pub(crate) fn device_failure(e: &DeviceError, what: &str) -> anyhow::Error {
+    let hint = match e.code() {
+        "REFRESH_PENDING" => "run `gx bundle refresh` again; it resumes",
+        "BUNDLE_REVOKED" => "stop the agent; a new bundle needs a new consent",
+        _ => "check the files beside the bundle and the log",
+    };
+    fail(e.code().to_owned(), format!("{what}: {e}"), hint)
 }
 
 /// The server base URL of a bundle: `--server`, else the `syncEndpoint` without its path.

@@ -1,8 +1,14 @@
 //! `gx sync`: upload the log past its cursor, learn the revocation status.
+//!
+//! The log is synced through a [`SyncLog`], which takes the log's lock only to read where
+//! the log stands and to store the cursor, so `gx audit append`s by other processes go on
+//! during the network exchange. A revocation the server reports is recorded by the
+//! device session, so every later offline action is refused.
 
 use std::process::ExitCode;
 
-use gx_sync::{RevocationMarker, SyncOptions};
+use gx_storage::{AuditLogConfig, FsyncPolicy, SyncLog};
+use gx_sync::SyncOptions;
 use serde_json::json;
 
 use crate::cli::SyncArgs;
@@ -11,13 +17,24 @@ use crate::progress::Unit;
 use crate::{failure, human, output, progress, secrets};
 
 pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitCode> {
-    let bundle = secrets::load_bundle(&args.bundle, args.key_file.as_deref())?;
+    let device = secrets::device(&args.bundle, args.key_file.as_deref(), None)?;
+    let bundle = device.bundle();
     let base = secrets::base_url(&bundle, &args.remote)?;
     let client = secrets::client(&base, args.remote.ca_cert.as_deref())?;
-    let log = secrets::open_log(&args.log, &bundle)?;
+    let log =
+        SyncLog::open(&args.log, AuditLogConfig::new(FsyncPolicy::EveryEntry)).map_err(|e| {
+            fail(
+                e.code(),
+                format!("cannot open the log {}: {e}", args.log.display()),
+                "check the path",
+            )
+        })?;
     let batch = usize::try_from(args.batch).unwrap_or(1000);
     let options = SyncOptions::default().with_batch_size(batch);
-    let unsynced = log.unsynced_entries();
+    let unsynced = log
+        .position()
+        .map(|(cursor, target)| target.saturating_sub(cursor))
+        .unwrap_or(0);
     let batches = unsynced.div_ceil(args.batch).max(1);
     let bar = progress::bar(
         unsynced,
@@ -25,23 +42,21 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitCode> {
         &format!("syncing (batch 1 of {batches})"),
     );
     let report = secrets::runtime()?
-        .block_on(client.sync(&log, bundle.bundle_id(), &options, |p| {
-            bar.set_position(p.accepted);
-            let next = (p.batches + 1).min(batches);
-            bar.set_message(format!("syncing (batch {next} of {batches})"));
-        }))
+        .block_on(
+            client.sync_unlocked(&log, bundle.bundle_id(), &options, |p| {
+                bar.set_position(p.accepted);
+                let next = (p.batches + 1).min(batches);
+                bar.set_message(format!("syncing (batch {next} of {batches})"));
+            }),
+        )
         .map_err(|e| failure::sync_error(&e, &base, bundle.bundle_id()));
     bar.finish_and_clear();
     let report = report?;
-    RevocationMarker::beside(&args.bundle)
-        .record_from_report(bundle.bundle_id(), &report)
-        .map_err(|e| {
-            fail(
-                e.code(),
-                format!("cannot record the revocation: {e}"),
-                "check the directory is writable",
-            )
-        })?;
+    if report.is_revoked() {
+        device
+            .learn_revoked(report.revoked_at.clone())
+            .map_err(|e| secrets::device_failure(&e, "cannot record the revocation"))?;
+    }
     let status = report.revocation_status.as_str();
     if args.json {
         output::json(&json!({

@@ -4,9 +4,13 @@
 mod cli {
     mod audit;
     mod bundle;
+    mod cloud;
     mod demo;
+    mod device;
     mod errors;
+    mod files;
     mod human;
+    mod lifecycle;
     mod online;
     mod server;
     mod token;

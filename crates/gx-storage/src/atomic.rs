@@ -1,22 +1,24 @@
 //! Atomic, private replacement of a small file: temp file, fsync, rename, fsync of the directory.
 //!
-//! Used for every file gx replaces whole (the consent bundle, the sync cursor, the time
-//! floor). The sequence is the classic one:
+//! The one helper for every small file gx replaces whole (the consent bundle, the sync
+//! cursor, the time floor, the revocation marker, the refresh journal). The sequence is
+//! the classic one:
 //!
 //! 1. create a new temp file *in the same directory* (so the rename cannot cross file
-//!    systems), with `O_CREAT | O_EXCL` and the final permission bits from the start, so
-//!    the secret never sits in a world-readable file, not even for a moment;
+//!    systems) under a name with 64 random bits, with `O_CREAT | O_EXCL | O_NOFOLLOW` and
+//!    the final permission bits from the start: a name planted in advance (a symlink to
+//!    another file, say) makes the create fail instead of redirecting the write, and the
+//!    secret never sits in a world-readable file, not even for a moment;
 //! 2. write all bytes and `fsync` the temp file, so its contents are on disk before its
 //!    name can point at them;
 //! 3. `rename` it over the target: POSIX makes this atomic, a reader or a crash sees the
 //!    old file or the new one, never a mix and never no file;
 //! 4. `fsync` the directory, so the rename itself survives a power cut.
 //!
-//! A crash between 1 and 3 leaves a stray `.<name>.<pid>.<n>.tmp` beside the target; it is
+//! A crash between 1 and 3 leaves a stray `.<name>.<pid>.<random>.tmp` beside the target; it is
 //! never read, the target is untouched, and [`remove_stale_temps`] clears it later. The whole content is handed in as one slice:
 //! these files are small (a few KiB), and nothing is buffered beyond the caller's bytes.
 
-use core::sync::atomic::{AtomicU64, Ordering};
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -29,8 +31,9 @@ use crate::fault::{self, FaultPoint};
 /// Permission bits for files that hold secrets or private state: owner read/write only.
 pub(crate) const PRIVATE_MODE: u32 = 0o600;
 
-/// Distinguishes temp files of concurrent writers inside one process.
-static COUNTER: AtomicU64 = AtomicU64::new(0);
+/// How many fresh temp names to try when a name is taken (by a crashed writer's temp or a
+/// planted file); with 64 random bits a second try is already astronomically rare.
+const CREATE_ATTEMPTS: u32 = 4;
 
 /// Which step of [`write_atomic`] failed, and how.
 #[derive(Debug)]
@@ -62,15 +65,7 @@ impl AtomicError {
 /// The step that failed and its I/O error; `InvalidInput` when `path` has no file
 /// name. On an error before the rename the temp file is removed (best effort).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), AtomicError> {
-    let (dir, tmp) = temp_path(path).map_err(AtomicError::at("create temp file"))?;
-    let file = fault::call(FaultPoint::TempCreate, path, || {
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)
-    })
-    .map_err(AtomicError::at("create temp file"))?;
+    let (dir, tmp, file) = create_temp(path, mode)?;
     if let Err(e) = fill_and_rename(file, &tmp, path, bytes) {
         // The target is untouched; do not leave the half-written temp file behind.
         let _ = fs::remove_file(&tmp);
@@ -80,6 +75,28 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), A
     // the new content is already what readers see.
     fault::call(FaultPoint::DirSync, path, || sync_dir(&dir))
         .map_err(AtomicError::at("fsync directory"))
+}
+
+/// Step 1: a new temp file beside `path`, never following a symlink, never reusing a name.
+fn create_temp(path: &Path, mode: u32) -> Result<(PathBuf, PathBuf, File), AtomicError> {
+    let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
+    for _ in 0..CREATE_ATTEMPTS {
+        let (dir, tmp) = temp_path(path).map_err(AtomicError::at("create temp file"))?;
+        let opened = fault::call(FaultPoint::TempCreate, path, || {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+                .mode(mode)
+                .open(&tmp)
+        });
+        match opened {
+            Ok(file) => return Ok((dir, tmp, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
+            Err(e) => return Err(AtomicError::at("create temp file")(e)),
+        }
+    }
+    Err(AtomicError::at("create temp file")(last))
 }
 
 /// Steps 2 and 3: write and fsync the temp file, then rename it over the target.
@@ -127,13 +144,21 @@ pub(crate) fn remove_stale_temps(path: &Path) {
     }
 }
 
-/// The writer's pid if `file_name` is `.<target>.<pid>.<n>.tmp`.
+/// The writer's pid if `file_name` is `.<target>.<pid>.<n>.tmp` (`n` decimal, as older
+/// versions wrote it, or hex).
 fn temp_writer(file_name: &[u8], target: &[u8]) -> Option<u32> {
     let rest = file_name.strip_prefix(b".")?.strip_prefix(target)?;
     let middle = rest.strip_prefix(b".")?.strip_suffix(b".tmp")?;
     let (pid, n) = core::str::from_utf8(middle).ok()?.split_once('.')?;
-    n.parse::<u64>().ok()?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
     pid.parse().ok()
+}
+
+/// 64 bits from the system RNG for a temp name.
+fn random_name_bits() -> io::Result<[u8; 8]> {
+    crate::bundle::random_bytes::<8>().map_err(|_| io::Error::other("the system RNG failed"))
 }
 
 /// The directory holding `path` (`.` for a bare file name) and a fresh temp file name in it.
@@ -145,10 +170,10 @@ fn temp_path(path: &Path) -> io::Result<(PathBuf, PathBuf)> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let n = u64::from_le_bytes(random_name_bits()?);
     let mut tmp_name = OsString::from(".");
     tmp_name.push(name);
-    tmp_name.push(format!(".{}.{n}.tmp", std::process::id()));
+    tmp_name.push(format!(".{}.{n:016x}.tmp", std::process::id()));
     let tmp = dir.join(tmp_name);
     Ok((dir, tmp))
 }

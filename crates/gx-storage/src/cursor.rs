@@ -5,11 +5,13 @@
 //! Writes go through a temporary file, fsync and rename: a crash leaves the old value or
 //! the new one, never a mix.
 
-use std::fs;
-use std::io;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::LogError;
+
+/// The most bytes a cursor file may hold: 20 digits, with room for whitespace.
+const MAX_CURSOR_BYTES: usize = 64;
 
 /// The sync cursor file of one log.
 #[derive(Clone, Debug)]
@@ -28,20 +30,31 @@ impl SyncCursor {
         &self.path
     }
 
-    /// The stored seq; 0 when the file does not exist (nothing synced yet).
+    /// The stored seq; 0 when the file does not exist (nothing synced yet). A symlink at
+    /// the cursor's path is never followed.
     ///
     /// # Errors
-    /// [`LogError::Io`] when the file cannot be read, [`LogError::CorruptCursor`] when it
-    /// does not hold a decimal integer.
+    /// [`LogError::Io`] when the file cannot be read, [`LogError::NotRegularFile`] for a
+    /// symlink or other non-file, [`LogError::CorruptCursor`] when it does not hold a
+    /// decimal integer.
     pub fn load(&self) -> Result<u64, LogError> {
-        let text = match fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(LogError::io("read cursor", &self.path, e)),
+        let file = match crate::log::open_read(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.is_not_found() => return Ok(0),
+            Err(e) => return Err(e.into_log("read cursor", &self.path)),
         };
         let corrupt = || LogError::CorruptCursor {
             path: self.path.clone(),
         };
+        // A seq is at most 20 digits; a cursor longer than this is not one, whatever its size.
+        let mut bytes = Vec::with_capacity(MAX_CURSOR_BYTES);
+        file.take(MAX_CURSOR_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| LogError::io("read cursor", &self.path, e))?;
+        if bytes.len() > MAX_CURSOR_BYTES {
+            return Err(corrupt());
+        }
+        let text = core::str::from_utf8(&bytes).map_err(|_| corrupt())?;
         let text = text.trim();
         if text == "-1" {
             return Ok(0);

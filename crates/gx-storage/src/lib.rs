@@ -2,7 +2,10 @@
 //!
 //! - the consent bundle, encrypted at rest (AES-256-GCM) and replaced atomically;
 //! - the audit log: JSONL in the wire format, durable, crash-safe, one writer at a time;
-//! - the sync cursor and the time floor beside it.
+//! - the sync cursor and the time floor beside it;
+//! - [`DeviceSession`]: the one owner of the device's offline state (bundle, parsed
+//!   JWKS, verifier memo, time floor, revocation, refresh journal, log, key history),
+//!   through which every offline action goes.
 //!
 //! Hashing, signing and verification are gx-core's; this crate adds the files.
 #![warn(missing_docs)]
@@ -28,7 +31,7 @@ mod atomic;
 mod bundle;
 pub use bundle::{
     Argon2Params, AuditPrivateKey, BundleError, BundleFile, BundleFormat, BundleJsonError,
-    BundleKey, ConsentBundle, JwksSnapshot, KeyDerivation, KeyError, OfflineAuditKey, TamperReason,
+    BundleKey, ConsentBundle, KeyDerivation, KeyError, OfflineAuditKey, TamperReason,
 };
 
 // ---- audit log, cursor, time floor (issue #3) ----
@@ -40,8 +43,17 @@ pub use gx_core::audit::{
     AuditSigningKey, AuditVerifyingKey, BreakCode, ChainBreak, EntryHash, PrevHash,
 };
 pub use log::{
-    AppendHold, AuditLog, AuditLogConfig, EntryFields, FsyncPolicy, LogEntries, LogError,
-    LogFormat, LogRecord, MAX_HOLD_WAIT, VerifyReport, verify_log, verify_log_as,
+    AppendHold, AuditLog, AuditLogConfig, EntryFields, FsyncPolicy, KeySpan, LogEntries, LogError,
+    LogFormat, LogRecord, MAX_ENTRY_BYTES, MAX_HOLD_WAIT, RepairReport, SyncLog, TailKind,
+    VerifyReport, verify_log, verify_log_as, verify_log_keys, verify_log_keys_with_progress,
     verify_log_with_progress,
 };
 pub use time_floor::{TimeFloor, TimeFloorError};
+
+// ---- the device's offline state, one owner ----
+mod device;
+pub use device::{
+    AuditKeyHistory, Authorization, Clock, DeviceError, DeviceOptions, DeviceSession,
+    KeyHistoryError, KeyRecord, MAX_KEY_RECORDS, ManualClock, RefreshTicket, RevocationError,
+    RevocationMarker, Revoked, SystemClock,
+};

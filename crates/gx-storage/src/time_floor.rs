@@ -7,7 +7,11 @@
 //! caller refuses to verify when the clock reads earlier than the floor
 //! ([`TimeFloor::check`]). See `docs/audit-log.md`.
 //!
-//! The file holds Unix milliseconds in decimal and is replaced atomically.
+//! The file holds Unix milliseconds in decimal and is replaced atomically. A
+//! [`DeviceSession`](crate::DeviceSession) owns one: it raises it with the bundle's
+//! `checkpointAt`, every entry written and every clock reading, and bounds every time it
+//! uses by it. Raising is cheap ([`raise`](TimeFloor::raise), in memory);
+//! [`persist`](TimeFloor::persist) stores it, never lowering what another process stored.
 
 use core::fmt;
 use core::time::Duration;
@@ -93,6 +97,8 @@ impl core::error::Error for TimeFloorError {
 pub struct TimeFloor {
     path: PathBuf,
     floor: UnixTime,
+    /// What the file held when last read or written.
+    stored: UnixTime,
 }
 
 impl TimeFloor {
@@ -102,27 +108,12 @@ impl TimeFloor {
     /// [`TimeFloorError::Io`] or [`TimeFloorError::Corrupt`].
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, TimeFloorError> {
         let path = path.into();
-        let floor = match fs::read_to_string(&path) {
-            Ok(text) => {
-                let text = text.trim();
-                if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(TimeFloorError::Corrupt { path });
-                }
-                match text.parse::<u64>() {
-                    Ok(ms) => UnixTime::from_millis(ms),
-                    Err(_) => return Err(TimeFloorError::Corrupt { path }),
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => UnixTime::EPOCH,
-            Err(source) => {
-                return Err(TimeFloorError::Io {
-                    op: "read",
-                    path,
-                    source,
-                });
-            }
-        };
-        Ok(Self { path, floor })
+        let floor = read(&path)?;
+        Ok(Self {
+            path,
+            floor,
+            stored: floor,
+        })
     }
 
     /// The floor file's path.
@@ -133,6 +124,47 @@ impl TimeFloor {
     /// The latest trustworthy time seen so far.
     pub fn floor(&self) -> UnixTime {
         self.floor
+    }
+
+    /// Raises the floor to `seen` in memory if it is later; returns whether it moved.
+    /// [`persist`](Self::persist) stores it.
+    pub fn raise(&mut self, seen: UnixTime) -> bool {
+        if seen <= self.floor {
+            return false;
+        }
+        self.floor = seen;
+        true
+    }
+
+    /// Stores the floor if it moved since it was last read or stored. The file is read
+    /// again first and the later of the two is kept, so a process never lowers a floor
+    /// another one stored.
+    ///
+    /// # Errors
+    /// [`TimeFloorError::Io`] or [`TimeFloorError::Corrupt`]; the floor in memory stays
+    /// raised.
+    pub fn persist(&mut self) -> Result<(), TimeFloorError> {
+        if self.floor <= self.stored {
+            return Ok(());
+        }
+        let on_disk = read(&self.path)?;
+        if on_disk >= self.floor {
+            self.floor = on_disk;
+            self.stored = on_disk;
+            return Ok(());
+        }
+        crate::atomic::write_atomic(
+            &self.path,
+            self.floor.as_millis().to_string().as_bytes(),
+            crate::atomic::PRIVATE_MODE,
+        )
+        .map_err(|e| TimeFloorError::Io {
+            op: e.op,
+            path: self.path.clone(),
+            source: e.source,
+        })?;
+        self.stored = self.floor;
+        Ok(())
     }
 
     /// Raises the floor to `trusted` if it is later, and stores it. Returns whether the
@@ -147,17 +179,12 @@ impl TimeFloor {
         if trusted <= self.floor {
             return Ok(false);
         }
-        crate::atomic::write_atomic(
-            &self.path,
-            trusted.as_millis().to_string().as_bytes(),
-            crate::atomic::PRIVATE_MODE,
-        )
-        .map_err(|e| TimeFloorError::Io {
-            op: e.op,
-            path: self.path.clone(),
-            source: e.source,
-        })?;
+        let before = self.floor;
         self.floor = trusted;
+        if let Err(e) = self.persist() {
+            self.floor = before;
+            return Err(e);
+        }
         Ok(true)
     }
 
@@ -176,5 +203,31 @@ impl TimeFloor {
             });
         }
         Ok(now.max(self.floor))
+    }
+}
+
+/// The floor stored at `path`; the epoch when there is none.
+fn read(path: &Path) -> Result<UnixTime, TimeFloorError> {
+    match fs::read_to_string(path) {
+        Ok(text) => {
+            let text = text.trim();
+            if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(TimeFloorError::Corrupt {
+                    path: path.to_path_buf(),
+                });
+            }
+            match text.parse::<u64>() {
+                Ok(ms) => Ok(UnixTime::from_millis(ms)),
+                Err(_) => Err(TimeFloorError::Corrupt {
+                    path: path.to_path_buf(),
+                }),
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(UnixTime::EPOCH),
+        Err(source) => Err(TimeFloorError::Io {
+            op: "read",
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }

@@ -7,9 +7,11 @@ mod audit_log {
     mod child;
     mod concurrency;
     mod crash;
+    mod files;
     mod lock;
     mod peers;
     mod rotation;
+    mod sync_log;
     mod tamper;
     mod time_floor;
     mod truncate;

@@ -132,7 +132,7 @@ impl GrantexClient {
     /// Asks the server for a fresh bundle (`POST /v1/consent-bundles/{id}/refresh`): new
     /// token, JWKS snapshot and **audit key**. This is the bare call: entries signed with the
     /// old key that are not synced yet will be refused afterwards, so use
-    /// [`refresh_bundle`](Self::refresh_bundle) unless they are.
+    /// [`refresh_device`](Self::refresh_device) unless they are.
     ///
     /// # Errors
     /// [`ClientError::Api`] with `BUNDLE_REVOKED`, `BUNDLE_EXPIRED`, `GRANT_INACTIVE` or

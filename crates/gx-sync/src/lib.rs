@@ -11,35 +11,38 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use gx_storage::gx_core::audit::AuditSigningKey;
-//! use gx_storage::{AuditLog, AuditLogConfig, BundleFile, BundleKey, FsyncPolicy};
-//! use gx_sync::{ApiKey, CreateBundleRequest, GrantexClient, RevocationMarker, SyncOptions};
+//! use gx_core::provider::AwsLcRs;
+//! use gx_storage::{AuditLogConfig, BundleFile, BundleKey, DeviceOptions, DeviceSession, FsyncPolicy};
+//! use gx_sync::{ApiKey, CreateBundleRequest, GrantexClient, SyncOptions};
 //!
 //! // Online: issue a bundle and store it encrypted.
 //! let client = GrantexClient::new("https://api.grantex.dev", ApiKey::new(std::env::var("GX_API_KEY")?)?)?;
 //! let bundle = client
 //!     .create_bundle(&CreateBundleRequest::new("ag_01", "user_42", ["read:contacts"]))
 //!     .await?;
-//! let file = BundleFile::new("bundle.gxb");
 //! let key = BundleKey::from_hex(&std::env::var("GX_BUNDLE_KEY")?)?;
-//! file.store(&bundle, &key)?;
+//! BundleFile::new("bundle.gxb").store(&bundle, &key)?;
 //!
-//! // Offline: the agent appends to the log (see gx-storage) ...
-//! let signing = AuditSigningKey::from_pkcs8_pem(bundle.offline_audit_key().private_key.expose_pem())?;
-//! let log = AuditLog::open("audit.jsonl", signing, AuditLogConfig::new(FsyncPolicy::EveryEntry))?;
+//! // Offline: the device session owns the bundle, the log, the floor and the rest.
+//! let options = DeviceOptions::new()
+//!     .with_log("audit.jsonl", AuditLogConfig::new(FsyncPolicy::EveryEntry));
+//! let device = DeviceSession::<AwsLcRs>::open("bundle.gxb", key, options)?;
+//! device.append("tool:read_contacts", "success", Some(r#"{"count":3}"#), None)?;
 //!
 //! // Back online: upload what the server has not confirmed, and learn about revocation.
+//! let id = device.bundle().bundle_id().to_owned();
 //! let report = client
-//!     .sync(&log, bundle.bundle_id(), &SyncOptions::default(), |p| {
+//!     .sync(device.log()?, &id, &SyncOptions::default(), |p| {
 //!         eprintln!("{}/{}", p.cursor, p.target)
 //!     })
 //!     .await?;
-//! if RevocationMarker::beside(file.path()).record_from_report(bundle.bundle_id(), &report)? {
-//!     // From now on `RevocationMarker::load_unrevoked` refuses this bundle, offline too.
+//! if report.is_revoked() {
+//!     // From now on every action of this device is refused, offline and after a restart.
+//!     device.learn_revoked(report.revoked_at.clone())?;
 //!     return Ok(());
 //! }
-//! // Before the bundle expires: sync, refresh, store, switch the log's key, in that order.
-//! client.refresh_bundle(&log, bundle.bundle_id(), &file, &key, &SyncOptions::default()).await?;
+//! // Before the bundle expires: sync, journal, refresh, store, switch keys, in that order.
+//! client.refresh_device(&device, &SyncOptions::default()).await?;
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]
@@ -85,8 +88,8 @@ pub use report::{SyncProgress, SyncReport};
 mod sync;
 pub use sync::{SyncError, SyncErrorKind, SyncOptions};
 
-mod revocation;
-pub use revocation::{RevocationError, RevocationMarker, Revoked};
+// The revocation marker lives with the rest of the device's state, in gx-storage.
+pub use gx_storage::{RevocationError, RevocationMarker, Revoked};
 
 mod refresh;
 pub use refresh::{RefreshError, RefreshOutcome};

@@ -10,5 +10,7 @@ mod sync {
     pub(crate) mod harness;
     mod proxy;
     mod refresh;
+    mod refresh_faults;
     mod revocation;
+    mod unlocked;
 }

@@ -65,8 +65,19 @@ pub(crate) fn sync_error(e: &SyncError, base: &str, bundle_id: &str) -> anyhow::
     )
 }
 
-/// The error of a refresh that failed.
-pub(crate) fn refresh_error(e: &RefreshError, base: &str, bundle_id: &str) -> anyhow::Error {
+/// The error of a refresh that failed; `pending` says whether the device now waits for a
+/// refresh to complete before it appends again.
+pub(crate) fn refresh_error(
+    e: &RefreshError,
+    base: &str,
+    bundle_id: &str,
+    pending: bool,
+) -> anyhow::Error {
+    let next = if pending {
+        "appends are refused until a refresh completes: run `gx bundle refresh` again"
+    } else {
+        "run `gx bundle status` to see whether the bundle is still usable"
+    };
     match e {
         RefreshError::Sync(sync) => sync_error(sync, base, bundle_id),
         RefreshError::Request(client) => client_error(
@@ -83,7 +94,7 @@ pub(crate) fn refresh_error(e: &RefreshError, base: &str, bundle_id: &str) -> an
         other => fail(
             other.code().to_owned(),
             format!("refresh failed: {other}"),
-            "run `gx bundle status` to see whether the bundle is still usable",
+            next,
         ),
     }
 }

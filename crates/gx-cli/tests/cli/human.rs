@@ -26,6 +26,7 @@ fn inspect_status_and_sync_speak_to_a_person() {
         keys(&doc),
         [
             "auditAlgorithm",
+            "auditKeyHistory",
             "auditPublicKey",
             "bundleId",
             "checkpointAt",
@@ -103,6 +104,7 @@ fn inspect_status_and_sync_speak_to_a_person() {
             "bundleId",
             "expired",
             "offlineExpiresAt",
+            "refreshPending",
             "revoked",
             "server",
             "shouldRefresh",

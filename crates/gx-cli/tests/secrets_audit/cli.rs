@@ -255,7 +255,8 @@ fn no_secret_in_any_output_of_the_cli_and_the_server_at_trace() {
         0,
     );
     std::fs::write(run.path("token.jws"), bundle.grant_token()).unwrap();
-    let jwks = serde_json::json!({"keys": bundle.jwks_snapshot().keys});
+    let snapshot: serde_json::Value = serde_json::from_str(bundle.jwks_snapshot_json()).unwrap();
+    let jwks = serde_json::json!({"keys": snapshot["keys"]});
     std::fs::write(run.path("jwks.json"), jwks.to_string()).unwrap();
     run.gx(
         &[

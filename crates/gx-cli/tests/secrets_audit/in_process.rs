@@ -200,15 +200,20 @@ fn no_secret_in_trace_logs_of_server_and_sync_client_nor_in_debug_output() {
         let status = client.revocation_status(bundle.bundle_id()).await.unwrap();
         show("revocation status Debug", format!("{status:?}"));
 
-        // Refresh: a new token and audit key, stored and switched to.
+        // Refresh through the device session: a new token and audit key, stored and
+        // switched to.
+        drop(log);
+        let device = gx_storage::DeviceSession::<gx_core::provider::AwsLcRs>::open(
+            file.path(),
+            BundleKey::from_hex(&key_hex).unwrap(),
+            gx_storage::DeviceOptions::new()
+                .with_log(&log_path, AuditLogConfig::new(FsyncPolicy::EveryEntry)),
+        )
+        .unwrap();
+        show("DeviceSession Debug", format!("{device:?}"));
+        let log = device.log().unwrap();
         let outcome = client
-            .refresh_bundle(
-                &log,
-                bundle.bundle_id(),
-                &file,
-                &key,
-                &SyncOptions::default(),
-            )
+            .refresh_device(&device, &SyncOptions::default())
             .await
             .unwrap();
         add_bundle(&mut secrets, &outcome.bundle, "refreshed bundle");
@@ -228,13 +233,7 @@ fn no_secret_in_trace_logs_of_server_and_sync_client_nor_in_debug_output() {
             .await;
         show("sync with a wrong API key", format!("{e:?}"));
         let e = bad
-            .refresh_bundle(
-                &log,
-                bundle.bundle_id(),
-                &file,
-                &key,
-                &SyncOptions::default(),
-            )
+            .refresh_device(&device, &SyncOptions::default())
             .await
             .unwrap_err();
         show("RefreshError (wrong API key)", format!("{e} {e:?}"));

@@ -6,16 +6,23 @@
 //! `Debug`. Reading is tolerant as the protocol asks: each field is read at the top level
 //! and, when absent there, under `data`; unknown fields are ignored. A missing or
 //! mistyped field is an [`BundleJsonError`] that names it.
+//!
+//! The JWKS snapshot stays raw JSON text here (checked for shape, never interpreted):
+//! gx-core's [`JwksSnapshot`](gx_core::JwksSnapshot) parses it once, where it is used
+//! ([`DeviceSession`](crate::DeviceSession)). The one field gx adds to what the server
+//! sends is `gxAuditKeyHistory` ([`AuditKeyHistory`]): stored inside the encrypted file,
+//! so it is as tamper-proof as the bundle itself.
 
 use core::fmt;
 
 use gx_core::UnixTime;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::json::{self, BundleJsonError, Fields};
+use crate::device::AuditKeyHistory;
 
 /// A consent bundle: everything a device needs to act for a user while offline.
 ///
@@ -25,25 +32,13 @@ use super::json::{self, BundleJsonError, Fields};
 pub struct ConsentBundle {
     bundle_id: String,
     grant_token: String,
-    jwks_snapshot: JwksSnapshot,
+    /// The `jwksSnapshot` object as compact JSON text, parsed only by gx-core.
+    jwks_snapshot: String,
     offline_audit_key: OfflineAuditKey,
     checkpoint_at: UnixTime,
     sync_endpoint: String,
     offline_expires_at: UnixTime,
-}
-
-/// The issuer's public keys as the bundle carries them (`jwksSnapshot`).
-///
-/// The keys stay JSON objects: gx-core parses them for verification and skips key types
-/// it cannot use, so nothing is lost or judged here.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JwksSnapshot {
-    /// The JWKs, in the order the server sent them.
-    pub keys: Vec<Map<String, Value>>,
-    /// When the server took the snapshot (`fetchedAt`).
-    pub fetched_at: UnixTime,
-    /// Until when the snapshot may be used offline (`validUntil`).
-    pub valid_until: UnixTime,
+    key_history: AuditKeyHistory,
 }
 
 /// The Ed25519 key pair a device signs its audit entries with (`offlineAuditKey`).
@@ -106,11 +101,12 @@ impl fmt::Debug for ConsentBundle {
 }
 
 impl ConsentBundle {
-    /// Assembles a bundle from its parts (the server side, and tests).
+    /// Assembles a bundle from its parts (the server side, and tests). `jwks_snapshot`
+    /// is the `jwksSnapshot` object's JSON text.
     pub fn new(
         bundle_id: String,
         grant_token: String,
-        jwks_snapshot: JwksSnapshot,
+        jwks_snapshot: String,
         offline_audit_key: OfflineAuditKey,
         checkpoint_at: UnixTime,
         sync_endpoint: String,
@@ -124,6 +120,7 @@ impl ConsentBundle {
             checkpoint_at,
             sync_endpoint,
             offline_expires_at,
+            key_history: AuditKeyHistory::default(),
         }
     }
 
@@ -142,12 +139,20 @@ impl ConsentBundle {
     /// As [`from_json`](Self::from_json).
     pub fn from_value(value: Value) -> Result<Self, BundleJsonError> {
         let mut top = Fields::top(value)?;
-        let mut jwks = Fields::nested(top.take("jwksSnapshot")?, "jwksSnapshot")?;
-        let keys = jwks.take_array_of_objects("keys", "jwksSnapshot.keys")?;
-        let jwks_snapshot = JwksSnapshot {
-            keys,
-            fetched_at: jwks.take_iso("fetchedAt", "jwksSnapshot.fetchedAt")?,
-            valid_until: jwks.take_iso("validUntil", "jwksSnapshot.validUntil")?,
+        let jwks_value = top.take("jwksSnapshot")?;
+        // Shape only; the keys are judged by gx-core when it parses the text.
+        let mut jwks = Fields::nested(jwks_value.clone(), "jwksSnapshot")?;
+        jwks.take_array_of_objects("keys", "jwksSnapshot.keys")?;
+        jwks.take_iso("fetchedAt", "jwksSnapshot.fetchedAt")?;
+        jwks.take_iso("validUntil", "jwksSnapshot.validUntil")?;
+        // Serializing a parsed value cannot fail.
+        let jwks_snapshot = serde_json::to_string(&jwks_value).unwrap_or_default();
+        let key_history = match top.take_optional("gxAuditKeyHistory") {
+            None => AuditKeyHistory::default(),
+            Some(v) => AuditKeyHistory::from_json_value(&v).ok_or(BundleJsonError::WrongType {
+                field: "gxAuditKeyHistory",
+                expected: "an array of audit key records",
+            })?,
         };
         let mut key = Fields::nested(top.take("offlineAuditKey")?, "offlineAuditKey")?;
         let offline_audit_key = OfflineAuditKey {
@@ -165,6 +170,7 @@ impl ConsentBundle {
             checkpoint_at: top.take_millis("checkpointAt", "checkpointAt")?,
             sync_endpoint: top.take_string("syncEndpoint", "syncEndpoint")?,
             offline_expires_at: top.take_iso("offlineExpiresAt", "offlineExpiresAt")?,
+            key_history,
         })
     }
 
@@ -192,14 +198,12 @@ impl ConsentBundle {
         .into_iter()
         .map(escaped_len)
         .sum();
-        let jwks: usize = self
-            .jwks_snapshot
-            .keys
-            .iter()
-            .map(|k| object_len_hint(k) + 1)
-            .sum();
+        // The snapshot goes out as the raw text it is; each history record is at most
+        // 300 bytes.
+        let jwks = self.jwks_snapshot.len();
+        let history = self.key_history.len() * 300 + 32;
         // 1 KiB covers the field names, the times, the numbers and the punctuation.
-        strings + jwks + 1024
+        strings + jwks + history + 1024
     }
 
     /// The bundle's id (`bundleId`, `bundle_<ULID>`).
@@ -212,9 +216,25 @@ impl ConsentBundle {
         &self.grant_token
     }
 
-    /// The issuer's public keys (`jwksSnapshot`).
-    pub fn jwks_snapshot(&self) -> &JwksSnapshot {
+    /// The issuer's public keys (`jwksSnapshot`) as JSON text: hand it to gx-core's
+    /// [`JwksSnapshot::parse`](gx_core::JwksSnapshot::parse).
+    pub fn jwks_snapshot_json(&self) -> &str {
         &self.jwks_snapshot
+    }
+
+    /// Every audit key the device's log was signed with, and from which seq
+    /// (`gxAuditKeyHistory`; empty for a bundle fresh from the server, whose key signs
+    /// from seq 1).
+    pub fn key_history(&self) -> &AuditKeyHistory {
+        &self.key_history
+    }
+
+    /// The bundle with `history` as its audit key history (a refresh records the key it
+    /// replaces).
+    #[must_use]
+    pub fn with_key_history(mut self, history: AuditKeyHistory) -> Self {
+        self.key_history = history;
+        self
     }
 
     /// The audit key pair (`offlineAuditKey`).
@@ -256,24 +276,6 @@ impl ConsentBundle {
     }
 }
 
-/// An upper bound of a JSON value's text length, for [`ConsentBundle::json_size_hint`].
-fn json_len_hint(v: &Value) -> usize {
-    match v {
-        Value::String(s) => escaped_len(s),
-        Value::Array(a) => a.iter().map(|x| json_len_hint(x) + 1).sum::<usize>() + 2,
-        Value::Object(o) => object_len_hint(o),
-        // Numbers, booleans, null: serde_json writes at most 24 characters for any of them.
-        _ => 24,
-    }
-}
-
-fn object_len_hint(o: &Map<String, Value>) -> usize {
-    o.iter()
-        .map(|(k, x)| escaped_len(k) + json_len_hint(x) + 2)
-        .sum::<usize>()
-        + 2
-}
-
 /// The length of a string as serde_json writes it, quotes included: control characters
 /// take up to 6 bytes (`\u0001`), quote and backslash 2.
 fn escaped_len(s: &str) -> usize {
@@ -296,13 +298,15 @@ impl Serialize for Iso {
     }
 }
 
-impl Serialize for JwksSnapshot {
+/// JSON text written as is.
+struct Raw<'a>(&'a str);
+
+impl Serialize for Raw<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("JwksSnapshot", 3)?;
-        st.serialize_field("keys", &self.keys)?;
-        st.serialize_field("fetchedAt", &Iso(self.fetched_at))?;
-        st.serialize_field("validUntil", &Iso(self.valid_until))?;
-        st.end()
+        match serde_json::value::RawValue::from_string(self.0.to_owned()) {
+            Ok(raw) => raw.serialize(s),
+            Err(_) => Err(serde::ser::Error::custom("jwksSnapshot is not JSON")),
+        }
     }
 }
 
@@ -320,14 +324,18 @@ impl Serialize for OfflineAuditKey {
 impl Serialize for ConsentBundle {
     /// The wire JSON, private key included: serialize only into protected places.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("ConsentBundle", 7)?;
+        let fields = if self.key_history.is_empty() { 7 } else { 8 };
+        let mut st = s.serialize_struct("ConsentBundle", fields)?;
         st.serialize_field("bundleId", &self.bundle_id)?;
         st.serialize_field("grantToken", &self.grant_token)?;
-        st.serialize_field("jwksSnapshot", &self.jwks_snapshot)?;
+        st.serialize_field("jwksSnapshot", &Raw(&self.jwks_snapshot))?;
         st.serialize_field("offlineAuditKey", &self.offline_audit_key)?;
         st.serialize_field("checkpointAt", &self.checkpoint_at.as_millis())?;
         st.serialize_field("syncEndpoint", &self.sync_endpoint)?;
         st.serialize_field("offlineExpiresAt", &Iso(self.offline_expires_at))?;
+        if !self.key_history.is_empty() {
+            st.serialize_field("gxAuditKeyHistory", &self.key_history)?;
+        }
         st.end()
     }
 }
@@ -355,6 +363,7 @@ mod tests {
         let mut v: Value = serde_json::from_slice(json).unwrap();
         v["offlineAuditKey"]["privateKey"] = nasty.into();
         v["jwksSnapshot"]["keys"][0]["n"] = "\u{2}".repeat(3000).into();
+        v["gxAuditKeyHistory"] = serde_json::json!([]);
         let b = ConsentBundle::from_value(v).unwrap();
         let out = b.to_json();
         assert!(out.len() <= b.json_size_hint());

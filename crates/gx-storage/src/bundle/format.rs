@@ -234,6 +234,33 @@ mod tests {
             HeaderV1::decode(&f[..4]).unwrap_err().code(),
             "BUNDLE_TAMPERED"
         );
+        // The costs a version-1 header may ask for are bounded before any derivation
+        // runs: 256 MiB x 16 passes (2.6 s and 267 MB on a laptop) is modification.
+        let argon = HeaderV1 {
+            kdf: KeyDerivation::Argon2id(Argon2Params::DEFAULT),
+            salt: [3; SALT_LEN],
+            nonce: [1; NONCE_LEN],
+        };
+        for (m, t) in [
+            (256 * 1024, 16),
+            (64 * 1024 + 1, 1),
+            (64 * 1024, 3),
+            (16 * 1024, 9),
+        ] {
+            let mut g = file_with(&argon);
+            g[6..10].copy_from_slice(&u32::to_le_bytes(m));
+            g[10..14].copy_from_slice(&u32::to_le_bytes(t));
+            assert!(
+                matches!(
+                    HeaderV1::decode(&g).unwrap_err(),
+                    BundleError::Tampered {
+                        reason: TamperReason::Header,
+                        ..
+                    }
+                ),
+                "m {m} t {t}"
+            );
+        }
         let mut short = file_with(&h);
         short.pop();
         assert!(matches!(

@@ -131,6 +131,11 @@ impl Fields {
         }
     }
 
+    /// Takes a field that may be absent (or `null`).
+    pub(crate) fn take_optional(&mut self, name: &'static str) -> Option<Value> {
+        self.take_at(name, name).ok()
+    }
+
     pub(crate) fn take_string(
         &mut self,
         name: &str,

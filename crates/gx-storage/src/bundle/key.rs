@@ -49,10 +49,11 @@ impl fmt::Display for KeyError {
             Self::Argon2ParamsOutOfRange => write!(
                 f,
                 "Argon2id parameters out of range (memory {}..={} KiB and at least 8 KiB per lane, \
-                 passes 1..={}, lanes 1..={})",
+                 passes 1..={}, memory times passes at most {} KiB, lanes 1..={})",
                 Argon2Params::MIN_M_KIB,
                 Argon2Params::MAX_M_KIB,
                 Argon2Params::MAX_T,
+                Argon2Params::MAX_WORK_KIB,
                 Argon2Params::MAX_P
             ),
             Self::RawKeyRequired => f.write_str(
@@ -84,11 +85,16 @@ impl Argon2Params {
     };
     /// Smallest memory cost Argon2 allows (8 KiB per lane).
     pub const MIN_M_KIB: u32 = 8;
-    /// Largest memory cost gx accepts, written or read: 256 MiB. A header asking for more
-    /// is treated as modified, so a flipped bit cannot make a device allocate gigabytes.
-    pub const MAX_M_KIB: u32 = 256 * 1024;
+    /// Largest memory cost gx accepts, written or read: 64 MiB. A header asking for more
+    /// is treated as modified before any derivation runs, so a tampered file cannot make a
+    /// device allocate more than this.
+    pub const MAX_M_KIB: u32 = 64 * 1024;
     /// Largest number of passes gx accepts.
     pub const MAX_T: u32 = 16;
+    /// Largest total work gx accepts: memory cost times passes, in KiB-passes (128 MiB
+    /// over all passes, 3.4 times the default). Argon2's time grows with this product, so
+    /// a tampered header costs at most a few times a normal load before it is refused.
+    pub const MAX_WORK_KIB: u64 = 128 * 1024;
     /// Largest number of lanes gx accepts.
     pub const MAX_P: u32 = 16;
 
@@ -104,6 +110,7 @@ impl Argon2Params {
             || t > Self::MAX_T
             || m_kib > Self::MAX_M_KIB
             || m_kib < 8 * p
+            || (m_kib as u64) * (t as u64) > Self::MAX_WORK_KIB
         {
             return Err(KeyError::Argon2ParamsOutOfRange);
         }
@@ -342,6 +349,10 @@ mod tests {
         assert!(Argon2Params::new(Argon2Params::MAX_M_KIB + 1, 1, 1).is_err());
         assert!(Argon2Params::new(1024, 0, 1).is_err());
         assert!(Argon2Params::new(1024, 17, 1).is_err());
+        // The work bound: 64 MiB twice is the most, 64 MiB three times is refused.
+        assert!(Argon2Params::new(64 * 1024, 2, 1).is_ok());
+        assert!(Argon2Params::new(64 * 1024, 3, 1).is_err());
+        assert!(Argon2Params::new(8 * 1024, 16, 1).is_ok());
         assert!(Argon2Params::new(1024, 1, 0).is_err());
         assert_eq!(
             Argon2Params::default(),

@@ -18,7 +18,8 @@ mod format;
 mod json;
 mod key;
 
-pub use consent::{AuditPrivateKey, ConsentBundle, JwksSnapshot, OfflineAuditKey};
+pub use consent::{AuditPrivateKey, ConsentBundle, OfflineAuditKey};
+pub(crate) use crypto::random as random_bytes;
 pub use error::{BundleError, TamperReason};
 pub use file::BundleFile;
 pub use format::{BundleFormat, KeyDerivation};

@@ -1,4 +1,7 @@
-//! How an [`AuditLog`](crate::AuditLog) trades speed for durability, and how big it grows.
+//! How an [`AuditLog`](crate::AuditLog) trades speed for durability, how big it grows, and
+//! how long it waits for another writer.
+
+use core::time::Duration;
 
 /// When an append's bytes are forced to stable storage.
 ///
@@ -27,19 +30,41 @@ pub struct AuditLogConfig {
     pub(crate) fsync: FsyncPolicy,
     pub(crate) segment_max_bytes: u64,
     pub(crate) max_unsynced_bytes: Option<u64>,
+    pub(crate) lock_timeout: Duration,
 }
 
 impl AuditLogConfig {
     /// Default size at which the active segment is rotated: 8 MiB.
     pub const DEFAULT_SEGMENT_MAX_BYTES: u64 = 8 << 20;
 
-    /// A configuration with the given policy, 8 MiB segments and no cap on unsynced data.
+    /// Default time [`AuditLog::open`](crate::AuditLog::open) waits for another writer to
+    /// release the log: 5 s.
+    pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// A configuration with the given policy, 8 MiB segments, no cap on unsynced data and
+    /// a 5 s lock timeout.
     pub const fn new(fsync: FsyncPolicy) -> Self {
         Self {
             fsync,
             segment_max_bytes: Self::DEFAULT_SEGMENT_MAX_BYTES,
             max_unsynced_bytes: None,
+            lock_timeout: Self::DEFAULT_LOCK_TIMEOUT,
         }
+    }
+
+    /// How long opening the log waits while another writer (another process, or another
+    /// `AuditLog` in this one) holds it, before failing with
+    /// [`LogError::Locked`](crate::LogError::Locked). Like SQLite's busy timeout: short
+    /// writers such as `gx audit append` queue up instead of losing their entry.
+    /// `Duration::ZERO` tries once.
+    pub const fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// How long opening waits for the lock.
+    pub const fn lock_timeout(&self) -> Duration {
+        self.lock_timeout
     }
 
     /// Rotate the active segment once it holds at least `bytes` bytes (minimum 1: a
@@ -74,7 +99,7 @@ impl AuditLogConfig {
 }
 
 impl Default for AuditLogConfig {
-    /// Group commit, 8 MiB segments, no cap.
+    /// Group commit, 8 MiB segments, no cap, 5 s lock timeout.
     fn default() -> Self {
         Self::new(FsyncPolicy::GroupCommit)
     }

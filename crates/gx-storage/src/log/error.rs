@@ -23,20 +23,65 @@ pub enum LogError {
         /// The operating system's error.
         source: io::Error,
     },
-    /// Another process or another `AuditLog` in this process holds the log's lock.
+    /// Another process or another `AuditLog` in this process held the log's lock for the
+    /// whole lock timeout ([`AuditLogConfig::with_lock_timeout`](crate::AuditLogConfig::with_lock_timeout)).
     Locked {
-        /// The lock file that is held.
+        /// The lock that is held (`<log>.lock` or the log itself).
         path: PathBuf,
+        /// How long the open waited.
+        waited: core::time::Duration,
+    },
+    /// The log (or one of its side files) is not a regular file: a symbolic link, a
+    /// directory, a FIFO. gx never follows a link to a log, so a planted link cannot make
+    /// it repair or append to an unrelated file; nothing was opened or changed.
+    NotRegularFile {
+        /// The path.
+        path: PathBuf,
+        /// What was found there (`"a symbolic link"`, `"a directory"`, ...).
+        found: &'static str,
+    },
+    /// The log's active file has more than one hard link. A second name would let a
+    /// second writer, or a rotation seen through one name only, fork the chain; remove
+    /// the other names (a backup should copy the log, not link it).
+    Linked {
+        /// The log's path.
+        path: PathBuf,
+        /// The link count found.
+        links: u64,
+    },
+    /// Opening found the log shorter than its sync cursor: an entry the server already
+    /// confirmed is cut short or gone. Repairing it away would make gx reissue that seq
+    /// and fork the chain the server holds, so the log is left exactly as found.
+    /// Restore the missing bytes (a backup, or the server's copy of the entries).
+    SyncedEntryDamaged {
+        /// The damaged file.
+        path: PathBuf,
+        /// The last seq still whole in the log.
+        last_intact: u64,
+        /// The cursor: the last seq the server confirmed.
+        synced_seq: u64,
+    },
+    /// An entry's line would be longer than [`MAX_ENTRY_BYTES`](crate::MAX_ENTRY_BYTES),
+    /// so no sync request could ever carry it. Nothing was written.
+    EntryTooLarge {
+        /// The line's length in bytes.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
     },
     /// A complete line of a segment is not a valid entry, or does not continue the chain
-    /// of the line before it. The log is left untouched: this is not a torn write that
-    /// can be repaired, it is damage that a human must look at.
+    /// of the line before it, or a line is longer than any entry can be, or the bytes
+    /// after the last line are not what a crash can leave (a prefix of an entry no longer
+    /// than one entry, or a run of NUL bytes). The log is left untouched: this is not a
+    /// torn write that can be repaired, it is damage that a human must look at.
     CorruptLine {
         /// The segment file.
         path: PathBuf,
         /// The 1-based line number in that file.
         line: u64,
-        /// The reason, as a chain-break code (`INVALID_ENTRY`, `SEQ_GAP`, `BROKEN_CHAIN`).
+        /// The reason: a chain-break code (`INVALID_ENTRY`, `SEQ_GAP`, `BROKEN_CHAIN`),
+        /// `LINE_TOO_LONG`, or `TAIL_NOT_TORN_WRITE` for bytes after the last line that
+        /// no crash of a writer can leave.
         code: &'static str,
     },
     /// The sync-cursor file does not hold a decimal sequence number.
@@ -110,6 +155,10 @@ impl LogError {
         match self {
             Self::Io { .. } => "IO_ERROR",
             Self::Locked { .. } => "LOG_LOCKED",
+            Self::NotRegularFile { .. } => "LOG_NOT_REGULAR_FILE",
+            Self::Linked { .. } => "LOG_HARD_LINKED",
+            Self::SyncedEntryDamaged { .. } => "SYNCED_ENTRY_DAMAGED",
+            Self::EntryTooLarge { .. } => "ENTRY_TOO_LARGE",
             Self::CorruptLine { .. } => "CORRUPT_LOG",
             Self::CorruptCursor { .. } => "CORRUPT_CURSOR",
             Self::HeadLost { .. } => "CHAIN_HEAD_LOST",
@@ -138,10 +187,36 @@ impl fmt::Display for LogError {
             Self::Io { op, path, source } => {
                 write!(f, "audit log: {op} {}: {source}", path.display())
             }
-            Self::Locked { path } => write!(
+            Self::Locked { path, waited } => write!(
                 f,
-                "audit log is in use by another writer (lock {} is held)",
+                "audit log is in use by another writer (lock {} still held after {} ms)",
+                path.display(),
+                waited.as_millis()
+            ),
+            Self::NotRegularFile { path, found } => write!(
+                f,
+                "audit log file {} is {found}, not a regular file; gx does not follow or use it",
                 path.display()
+            ),
+            Self::Linked { path, links } => write!(
+                f,
+                "audit log {} has {links} hard links; a log must have exactly one name",
+                path.display()
+            ),
+            Self::SyncedEntryDamaged {
+                path,
+                last_intact,
+                synced_seq,
+            } => write!(
+                f,
+                "audit log {} ends at seq {last_intact} but the server confirmed up to seq \
+                 {synced_seq}: a synced entry is damaged; the log was left untouched",
+                path.display()
+            ),
+            Self::EntryTooLarge { bytes, limit } => write!(
+                f,
+                "audit entry of {bytes} bytes refused: no sync request can carry more than \
+                 {limit} bytes per entry"
             ),
             Self::CorruptLine { path, line, code } => write!(
                 f,

@@ -9,7 +9,8 @@ use std::fs::File;
 use std::path::PathBuf;
 
 use super::codec;
-use super::segment::{Line, Lines, LogPaths};
+use super::open;
+use super::segment::{Bounded, Line, Lines, LogPaths};
 use super::{LogError, LogRecord};
 
 /// An iterator over the entries of a log after a given seq; made by
@@ -81,22 +82,26 @@ impl LogEntries {
                         });
                     }
                 }
-                let file = File::open(&path).map_err(|e| LogError::io("open", &path, e))?;
+                let file = open::open_read(&path).map_err(|e| e.into_log("open", &path))?;
                 self.current = Some((path, Lines::new(file)));
                 continue;
             };
             let kind = lines
-                .next_line(&mut self.buf)
+                .next_bounded(&mut self.buf)
                 .map_err(|e| LogError::io("read", path.as_path(), e))?;
-            if kind != Line::Complete {
-                self.exhausted = self.current.take().map(|(p, _)| p);
-                continue;
-            }
             let corrupt = |code| LogError::CorruptLine {
                 path: path.clone(),
                 line: lines.line_no(),
                 code,
             };
+            match kind {
+                Bounded::Line(Line::Complete) => {}
+                Bounded::TooLong => return Err(corrupt("LINE_TOO_LONG")),
+                Bounded::Line(_) => {
+                    self.exhausted = self.current.take().map(|(p, _)| p);
+                    continue;
+                }
+            }
             let info = codec::parse_line(&self.buf).map_err(corrupt)?;
             if info.seq < self.next {
                 continue;

@@ -2,6 +2,15 @@
 
 use gx_core::audit::{EntryError, EntryHash, SignedAuditEntry};
 
+/// The longest entry line (without its newline) a log accepts: 960 KiB.
+///
+/// A sync request body may be at most 1 MiB (`protocol.md`), and the sync client keeps
+/// its bodies under 1000 KiB; 960 KiB leaves room for the request's `bundleId`,
+/// `deviceId` and framing, so any entry the log accepts fits in a request of its own. An
+/// append past it fails with [`LogError::EntryTooLarge`](crate::LogError::EntryTooLarge);
+/// reading refuses longer lines without holding them.
+pub const MAX_ENTRY_BYTES: usize = 960 * 1024;
+
 /// The caller-chosen fields of one entry. The log adds `seq`, `timestamp`, `prevHash`,
 /// `hash` and `signature`.
 ///

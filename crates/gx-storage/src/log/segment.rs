@@ -18,6 +18,7 @@ use super::LogError;
 use gx_core::audit::PrevHash;
 
 use super::codec::{self, LineInfo};
+use super::record::MAX_ENTRY_BYTES;
 
 /// Width of the seq in a rotated segment's name, so names sort like numbers.
 const SEQ_DIGITS: usize = 20;
@@ -114,6 +115,20 @@ pub(crate) enum Line {
     End,
 }
 
+/// How a bounded line read ended: as [`Line`], or a line longer than the bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Bounded {
+    /// See [`Line`].
+    Line(Line),
+    /// [`MAX_LINE_BYTES`] bytes were read without a newline; `buf` holds them and the
+    /// reader sits inside the line.
+    TooLong,
+}
+
+/// The longest line a log may hold: one entry of [`MAX_ENTRY_BYTES`] and its newline.
+/// Reading stops there, so a huge line costs this much memory, not its size.
+pub(crate) const MAX_LINE_BYTES: usize = MAX_ENTRY_BYTES + 1;
+
 /// Reads a file one line at a time, tracking offsets and line numbers.
 pub(crate) struct Lines<R> {
     reader: BufReader<R>,
@@ -132,21 +147,79 @@ impl<R: Read> Lines<R> {
         }
     }
 
-    /// Reads the next line into `buf` (cleared first).
+    /// Reads the next line into `buf` (cleared first). A line longer than
+    /// [`MAX_LINE_BYTES`] is an `InvalidData` error: no entry is that long.
     pub(crate) fn next_line(&mut self, buf: &mut Vec<u8>) -> io::Result<Line> {
-        buf.clear();
-        let n = self.reader.read_until(b'\n', buf)?;
-        if n == 0 {
-            return Ok(Line::End);
+        match self.next_bounded(buf)? {
+            Bounded::Line(line) => Ok(line),
+            Bounded::TooLong => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "line {} is longer than {MAX_LINE_BYTES} bytes, the most an entry can take",
+                    self.line_no
+                ),
+            )),
         }
+    }
+
+    /// Reads the next line into `buf` (cleared first), at most [`MAX_LINE_BYTES`] of it.
+    pub(crate) fn next_bounded(&mut self, buf: &mut Vec<u8>) -> io::Result<Bounded> {
+        buf.clear();
         self.line_start = self.offset;
-        self.offset += n as u64;
-        self.line_no += 1;
-        if buf.last() == Some(&b'\n') {
-            buf.pop();
-            Ok(Line::Complete)
-        } else {
-            Ok(Line::Torn)
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                if buf.is_empty() {
+                    return Ok(Bounded::Line(Line::End));
+                }
+                self.line_no += 1;
+                return Ok(Bounded::Line(Line::Torn));
+            }
+            let room = MAX_LINE_BYTES - buf.len();
+            let window = available
+                .get(..available.len().min(room))
+                .unwrap_or_default();
+            if let Some(i) = window.iter().position(|b| *b == b'\n') {
+                buf.extend_from_slice(window.get(..i).unwrap_or_default());
+                self.reader.consume(i + 1);
+                self.offset += (i + 1) as u64;
+                self.line_no += 1;
+                return Ok(Bounded::Line(Line::Complete));
+            }
+            let n = window.len();
+            buf.extend_from_slice(window);
+            self.reader.consume(n);
+            self.offset += n as u64;
+            if buf.len() >= MAX_LINE_BYTES {
+                self.line_no += 1;
+                return Ok(Bounded::TooLong);
+            }
+        }
+    }
+
+    /// Reads the rest of the file without keeping it; returns how many bytes there were
+    /// and whether every one of them is NUL.
+    pub(crate) fn skip_rest(&mut self) -> io::Result<(u64, bool)> {
+        let mut bytes = 0u64;
+        let mut all_nul = true;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                return Ok((bytes, all_nul));
+            }
+            all_nul &= available.iter().all(|b| *b == 0);
+            let n = available.len();
+            self.reader.consume(n);
+            bytes += n as u64;
+            self.offset += n as u64;
         }
     }
 
@@ -168,35 +241,75 @@ pub(crate) struct Scan {
     pub(crate) last: Option<LineInfo>,
     /// Bytes up to and including the last complete line.
     pub(crate) valid_len: u64,
-    /// Bytes after it (a torn write).
+    /// Bytes after it: what a crash left (see `tail`).
     pub(crate) torn_bytes: u64,
+    /// What those bytes are, when there are any.
+    pub(crate) tail: Option<TailKind>,
 }
+
+/// What follows the last complete line of a file after a crash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TailKind {
+    /// The start of an entry whose write was cut short (at most one entry long).
+    TornEntry,
+    /// NUL bytes only: a file system that had grown the file but not yet written the data
+    /// when the power went.
+    NulRun,
+}
+
+/// How every line gx writes starts; a torn write is a prefix of a line, so it starts so too.
+const ENTRY_START: &[u8] = b"{\"seq\":";
 
 /// Reads every line of `file`, checking that each parses and continues the one before.
 ///
-/// A torn last line is reported in `torn_bytes`, not as an error: it is the only damage
-/// a crash can cause, since gx acknowledges an entry only after its newline is written.
+/// Bytes after the last newline are reported in `torn_bytes` and `tail`, not as an error,
+/// when they are what a crash can leave: gx acknowledges an entry only after its newline
+/// is written, so a crash leaves at most a prefix of one entry, or NUL bytes where a file
+/// system extended the file before writing it. Anything else there is
+/// [`LogError::CorruptLine`] (`TAIL_NOT_TORN_WRITE`, `LINE_TOO_LONG`).
 pub(crate) fn scan(path: &Path, file: &File) -> Result<Scan, LogError> {
     let mut lines = Lines::new(file);
     let mut buf = Vec::new();
     let mut out = Scan::default();
     loop {
         let kind = lines
-            .next_line(&mut buf)
+            .next_bounded(&mut buf)
             .map_err(|e| LogError::io("read", path, e))?;
-        match kind {
-            Line::End => return Ok(out),
-            Line::Torn => {
-                out.torn_bytes = buf.len() as u64;
-                return Ok(out);
-            }
-            Line::Complete => {}
-        }
+        let line_no = lines.line_no();
         let corrupt = |code| LogError::CorruptLine {
             path: path.to_path_buf(),
-            line: lines.line_no(),
+            line: line_no,
             code,
         };
+        match kind {
+            Bounded::Line(Line::End) => return Ok(out),
+            Bounded::Line(Line::Torn) => {
+                let tail = if buf.iter().all(|b| *b == 0) {
+                    TailKind::NulRun
+                } else if buf.starts_with(ENTRY_START) || ENTRY_START.starts_with(&buf) {
+                    TailKind::TornEntry
+                } else {
+                    return Err(corrupt("TAIL_NOT_TORN_WRITE"));
+                };
+                out.torn_bytes = buf.len() as u64;
+                out.tail = Some(tail);
+                return Ok(out);
+            }
+            Bounded::TooLong => {
+                let head_nul = buf.iter().all(|b| *b == 0);
+                let (rest, rest_nul) = lines
+                    .skip_rest()
+                    .map_err(|e| LogError::io("read", path, e))?;
+                if !(head_nul && rest_nul) {
+                    return Err(corrupt("LINE_TOO_LONG"));
+                }
+                out.torn_bytes = buf.len() as u64 + rest;
+                out.tail = Some(TailKind::NulRun);
+                return Ok(out);
+            }
+            Bounded::Line(Line::Complete) => {}
+        }
         let info = codec::parse_line(&buf).map_err(corrupt)?;
         if let Some(prev) = &out.last {
             if Some(info.seq) != prev.seq.checked_add(1) {

@@ -10,12 +10,22 @@
 //! the sync cursor says the entries before it were confirmed by the server (so gx
 //! deleted them). Then the chain is anchored at that entry's `prevHash`, and the report
 //! says so ([`VerifyReport::anchored_after`]).
+//!
+//! Which key: a log that lived through refreshes is signed with several audit keys, each
+//! from some seq on. [`verify_log_keys`] takes them as [`KeySpan`]s, oldest first (a
+//! device's [`AuditKeyHistory`](crate::AuditKeyHistory) gives them with their first
+//! seqs). A span whose first seq is unknown (keys given by hand) takes over at the first
+//! entry that verifies under it and not under the key before; once a later key took
+//! over, earlier keys are never used again.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use gx_core::SignedAuditEntry;
 use gx_core::audit::legacy::LegacyPyChainVerifier;
-use gx_core::audit::{AuditVerifyingKey, ChainAnchor, ChainBreak, ChainVerifier, PrevHash};
+use gx_core::audit::{
+    AuditVerifyingKey, BreakCode, ChainAnchor, ChainBreak, ChainVerifier, PrevHash,
+};
 
 use super::LogError;
 use super::codec;
@@ -71,6 +81,69 @@ impl VerifyReport {
     }
 }
 
+/// One audit key of a log and the seq from which it signs, if known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeySpan {
+    key: AuditVerifyingKey,
+    from_seq: Option<u64>,
+}
+
+impl KeySpan {
+    /// `key`, signing from `seq` on.
+    pub fn from_seq(key: AuditVerifyingKey, seq: u64) -> Self {
+        Self {
+            key,
+            from_seq: Some(seq),
+        }
+    }
+
+    /// `key`, from wherever the entries show it takes over.
+    pub fn unbounded(key: AuditVerifyingKey) -> Self {
+        Self {
+            key,
+            from_seq: None,
+        }
+    }
+
+    /// The key.
+    pub fn key(&self) -> &AuditVerifyingKey {
+        &self.key
+    }
+
+    /// The first seq it signs, if known.
+    pub fn first_seq(&self) -> Option<u64> {
+        self.from_seq
+    }
+}
+
+/// Verifies every entry of the wire-format log at `path` (all its segments) under
+/// `keys`, oldest first (see the module docs). An empty `keys` verifies nothing: every
+/// entry is `INVALID_SIGNATURE`.
+///
+/// # Errors
+/// As [`verify_log`].
+pub fn verify_log_keys(path: impl AsRef<Path>, keys: &[KeySpan]) -> Result<VerifyReport, LogError> {
+    verify_log_keys_with_progress(path, keys, &mut |_, _| {})
+}
+
+/// As [`verify_log_keys`], calling `progress(done, total)` after each entry with the bytes
+/// read so far and the size of all segments when the run started: for a progress bar.
+///
+/// # Errors
+/// As [`verify_log`].
+pub fn verify_log_keys_with_progress(
+    path: impl AsRef<Path>,
+    keys: &[KeySpan],
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport, LogError> {
+    let paths = LogPaths::new(path.as_ref());
+    let files = log_files(&paths)?;
+    let anchor = wire_anchor(&paths, &files)?;
+    let mut checker = Checker::scheduled(anchor, keys);
+    run(&files, &mut checker, progress)?;
+    Ok(checker.report())
+}
+
 /// Verifies every entry of the wire-format log at `path` (all its segments) under `key`.
 ///
 /// # Errors
@@ -107,21 +180,38 @@ pub fn verify_log_with_progress(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VerifyReport, LogError> {
     let paths = LogPaths::new(path.as_ref());
+    let files = log_files(&paths)?;
+    let anchor = match format {
+        LogFormat::Wire => wire_anchor(&paths, &files)?,
+        LogFormat::LegacyPython => ChainAnchor::Genesis,
+    };
+    let mut checker = Checker::new(format, anchor, key);
+    run(&files, &mut checker, progress)?;
+    Ok(checker.report())
+}
+
+/// The rotated segments, oldest first, then the active file.
+fn log_files(paths: &LogPaths) -> Result<Vec<PathBuf>, LogError> {
     let mut files: Vec<PathBuf> = paths.list_segments()?.into_iter().map(|(_, p)| p).collect();
     files.push(paths.base().to_path_buf());
+    Ok(files)
+}
+
+/// Feeds every line of `files` to `checker` until the end or the first break, reporting
+/// the bytes read so far after each entry.
+fn run(
+    files: &[PathBuf],
+    checker: &mut Checker<'_>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(), LogError> {
     let total: u64 = files
         .iter()
         .filter_map(|f| std::fs::metadata(f).ok())
         .map(|m| m.len())
         .sum();
     let mut before = 0u64;
-    let anchor = match format {
-        LogFormat::Wire => wire_anchor(&paths, &files)?,
-        LogFormat::LegacyPython => ChainAnchor::Genesis,
-    };
-    let mut checker = Checker::new(format, anchor, key);
     let mut buf = Vec::new();
-    for file_path in &files {
+    for file_path in files {
         let file = match File::open(file_path) {
             Ok(f) => f,
             // The active file may be absent right after a crash inside a rotation.
@@ -138,11 +228,11 @@ pub fn verify_log_with_progress(
                 Line::End => break,
                 Line::Torn => {
                     checker.torn();
-                    return Ok(checker.report());
+                    return Ok(());
                 }
                 Line::Complete => {
                     if checker.push(&buf).is_err() {
-                        return Ok(checker.report());
+                        return Ok(());
                     }
                     let done = before + lines.line_start() + buf.len() as u64 + 1;
                     progress(done.min(total), total);
@@ -151,7 +241,7 @@ pub fn verify_log_with_progress(
         }
         before += size;
     }
-    Ok(checker.report())
+    Ok(())
 }
 
 /// Genesis, or the `prevHash` of the oldest entry when the cursor covers what came before.
@@ -194,6 +284,72 @@ struct Checker<'k> {
 enum Verifier<'k> {
     Wire(ChainVerifier<'k>),
     Legacy(LegacyPyChainVerifier<'k>),
+    Scheduled(Schedule<'k>),
+}
+
+/// Wire-format verification under a sequence of keys: one [`ChainVerifier`] per key,
+/// each anchored where the previous one stopped.
+struct Schedule<'k> {
+    spans: &'k [KeySpan],
+    /// The span in force.
+    current: usize,
+    chain: Option<ChainVerifier<'k>>,
+    /// The anchor for the first verifier.
+    anchor: ChainAnchor,
+}
+
+impl<'k> Schedule<'k> {
+    /// Checks one parsed entry, switching keys where the schedule says.
+    fn push(&mut self, e: &SignedAuditEntry<'_>) -> Result<(), BreakCode> {
+        let seq = e.entry.seq;
+        let spans: &'k [KeySpan] = self.spans;
+        // Known boundaries: the last span that starts at or before this seq.
+        while let Some(next) = spans.get(self.current + 1) {
+            match next.from_seq {
+                Some(first) if seq >= first => self.switch(self.current + 1),
+                _ => break,
+            }
+        }
+        let Some(span) = spans.get(self.current) else {
+            return Err(BreakCode::InvalidSignature);
+        };
+        let chain = self
+            .chain
+            .get_or_insert_with(|| ChainVerifier::new(self.anchor, &span.key));
+        match chain.push(e) {
+            Ok(()) => Ok(()),
+            Err(b) if b.code == BreakCode::InvalidSignature => {
+                // A later key of unknown start may have taken over here.
+                let later = spans
+                    .iter()
+                    .enumerate()
+                    .skip(self.current + 1)
+                    .take_while(|(_, s)| s.from_seq.is_none())
+                    .find(|(_, s)| s.key.verify_hash(&e.hash, &e.signature).is_ok())
+                    .map(|(i, _)| i);
+                let Some(i) = later else {
+                    return Err(b.code);
+                };
+                self.switch(i);
+                let anchor = self.anchor;
+                let key = &spans.get(i).ok_or(b.code)?.key;
+                let chain = self.chain.insert(ChainVerifier::new(anchor, key));
+                chain.push(e).map_err(|b| b.code)
+            }
+            Err(b) => Err(b.code),
+        }
+    }
+
+    /// Moves to span `i`, anchoring its verifier after the last verified entry.
+    fn switch(&mut self, i: usize) {
+        if let Some(chain) = self.chain.take() {
+            self.anchor = match chain.last() {
+                Some((seq, hash)) => ChainAnchor::After { seq, hash },
+                None => ChainAnchor::Genesis,
+            };
+        }
+        self.current = i;
+    }
 }
 
 impl<'k> Checker<'k> {
@@ -210,10 +366,40 @@ impl<'k> Checker<'k> {
         }
     }
 
+    fn scheduled(anchor: ChainAnchor, spans: &'k [KeySpan]) -> Self {
+        Self {
+            verifier: Verifier::Scheduled(Schedule {
+                spans,
+                current: 0,
+                chain: None,
+                anchor,
+            }),
+            anchor,
+            verified: 0,
+            first_break: None,
+        }
+    }
+
     fn push(&mut self, line: &[u8]) -> Result<(), ChainBreak> {
+        if let Some(b) = self.first_break {
+            return Err(b);
+        }
+        let index = self.verified;
         let res = match &mut self.verifier {
             Verifier::Wire(v) => v.push_line(line),
             Verifier::Legacy(v) => v.push_line(line),
+            Verifier::Scheduled(s) => match SignedAuditEntry::parse_line(line) {
+                Ok(e) => s.push(&e).map_err(|code| ChainBreak {
+                    index,
+                    seq: Some(e.entry.seq),
+                    code,
+                }),
+                Err(_) => Err(ChainBreak {
+                    index,
+                    seq: None,
+                    code: BreakCode::InvalidEntry,
+                }),
+            },
         };
         match res {
             Ok(()) => self.verified += 1,

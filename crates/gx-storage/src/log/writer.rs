@@ -21,11 +21,13 @@ use gx_core::audit::{AuditSigningKey, PrevHash};
 use gx_core::{UnixTime, VerifiedGrant};
 
 use super::codec::{self, ChainHead};
-use super::lock::LockFile;
+use super::lock::{self, LockFile, LockWait};
 use super::reader::LogEntries;
 use super::recover::{self, Segment};
 use super::segment::{self, LogPaths};
-use super::{AuditLogConfig, EntryFields, FsyncPolicy, LogError, LogRecord};
+use super::{
+    AuditLogConfig, EntryFields, FsyncPolicy, LogError, LogRecord, MAX_ENTRY_BYTES, RepairReport,
+};
 use crate::SyncCursor;
 use crate::fault::{self, FaultPoint};
 
@@ -47,7 +49,7 @@ pub struct AuditLog {
     config: AuditLogConfig,
     state: Mutex<State>,
     flushed: Condvar,
-    torn_bytes: u64,
+    repair: Option<RepairReport>,
     // Declared last so it is dropped last: the lock outlives every file operation.
     _lock: LockFile,
 }
@@ -92,21 +94,30 @@ struct State {
 }
 
 impl AuditLog {
-    /// Opens the log at `path` (creating it if needed), takes its lock, repairs a torn
-    /// last line and finds the chain head to continue from. Entries are signed with `key`.
+    /// Opens the log at `path` (creating it, mode 0600, if needed), takes its locks
+    /// (waiting up to the configured lock timeout for another writer), repairs what a
+    /// crash left after the last entry (see [`AuditLog::repair`]) and finds the chain head
+    /// to continue from. Entries are signed with `key`.
+    ///
+    /// `path`'s last component is never followed if it is a symbolic link.
     ///
     /// # Errors
-    /// [`LogError::Locked`] when another writer holds the log; [`LogError::CorruptLine`]
-    /// when a complete line is damaged; [`LogError::HeadLost`] when the entries holding
-    /// the chain head are gone; [`LogError::Io`] and [`LogError::CorruptCursor`].
+    /// [`LogError::Locked`] when another writer held the log for the whole timeout;
+    /// [`LogError::NotRegularFile`] for a symlink or other non-file; [`LogError::Linked`]
+    /// for a log with several hard links; [`LogError::CorruptLine`] when a complete line
+    /// is damaged or the end of the file is not a torn write;
+    /// [`LogError::SyncedEntryDamaged`] when an entry the cursor says was synced is cut
+    /// short; [`LogError::HeadLost`] when the entries holding the chain head are gone;
+    /// [`LogError::Io`] and [`LogError::CorruptCursor`].
     pub fn open(
         path: impl AsRef<Path>,
         key: AuditSigningKey,
         config: AuditLogConfig,
     ) -> Result<Self, LogError> {
         let paths = LogPaths::new(path.as_ref());
-        let lock = LockFile::acquire(&paths.lock())?;
-        let rec = recover::recover(&paths)?;
+        let wait = LockWait::new(config.lock_timeout);
+        let lock = LockFile::acquire(&paths.lock(), &wait)?;
+        let rec = recover::recover(&paths, &wait)?;
         let mut state = State {
             active: Arc::new(rec.active),
             active_len: rec.active_len,
@@ -132,7 +143,7 @@ impl AuditLog {
             config,
             state: Mutex::new(state),
             flushed: Condvar::new(),
-            torn_bytes: rec.torn_bytes,
+            repair: rec.repair,
             _lock: lock,
         })
     }
@@ -163,6 +174,32 @@ impl AuditLog {
         })
     }
 
+    /// As [`AuditLog::append`], stamping the entry `at` (or the previous entry's
+    /// timestamp, if later) instead of reading the system clock: the time its grant was
+    /// checked at, so that no entry is stamped later than that check.
+    ///
+    /// # Errors
+    /// As [`AuditLog::append_fields`].
+    pub fn append_at(
+        &self,
+        at: UnixTime,
+        action: &str,
+        grant: &VerifiedGrant<'_>,
+        result: &str,
+        metadata: Option<&str>,
+    ) -> Result<LogRecord, LogError> {
+        let fields = EntryFields {
+            action,
+            agent_did: grant.agent_did(),
+            grant_id: grant.grant_id(),
+            scopes: grant.scopes(),
+            result,
+            metadata,
+        };
+        let mut records = self.append_batch_at(core::slice::from_ref(&fields), at)?;
+        records.pop().ok_or(LogError::Poisoned)
+    }
+
     /// Appends one entry whose subject fields the caller gives directly (tests, tools
     /// without a verified grant) and returns it once it is as durable as the policy
     /// promises.
@@ -181,6 +218,16 @@ impl AuditLog {
     /// # Errors
     /// As [`AuditLog::append_fields`].
     pub fn append_batch(&self, entries: &[EntryFields<'_>]) -> Result<Vec<LogRecord>, LogError> {
+        self.append_batch_at(entries, UnixTime::now())
+    }
+
+    /// [`append_batch`](Self::append_batch) with the entries stamped `now` (or the
+    /// previous entry's timestamp, if later).
+    fn append_batch_at(
+        &self,
+        entries: &[EntryFields<'_>],
+        now: UnixTime,
+    ) -> Result<Vec<LogRecord>, LogError> {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
@@ -193,11 +240,17 @@ impl AuditLog {
         let mut buf = Vec::with_capacity(entries.len() * 512);
         let mut records = Vec::with_capacity(entries.len());
         let mut head = st.head;
-        let now = UnixTime::now();
         for fields in entries {
             let start = buf.len();
             head = codec::encode_entry(&head, now.max(head.timestamp), fields, &st.key, &mut buf)
                 .map_err(|code| LogError::InvalidEntry { code })?;
+            let bytes = buf.len() - start - 1;
+            if bytes > MAX_ENTRY_BYTES {
+                return Err(LogError::EntryTooLarge {
+                    bytes,
+                    limit: MAX_ENTRY_BYTES,
+                });
+            }
             let line = buf
                 .get(start..buf.len().saturating_sub(1))
                 .and_then(|l| core::str::from_utf8(l).ok())
@@ -303,7 +356,13 @@ impl AuditLog {
 
     /// Bytes of torn last line removed when the log was opened (0 after a clean close).
     pub fn torn_bytes_repaired(&self) -> u64 {
-        self.torn_bytes
+        self.repair.as_ref().map_or(0, RepairReport::removed_bytes)
+    }
+
+    /// The repair made when the log was opened, if any: what was cut from the end of the
+    /// active segment and why. Print it; a repair should never go unnoticed.
+    pub fn repair(&self) -> Option<&RepairReport> {
+        self.repair.as_ref()
     }
 
     /// The active segment's path (the path the log was opened with).
@@ -556,7 +615,7 @@ impl AuditLog {
         fault::rename(FaultPoint::RotateRename, base, base, &seg_path)
             .map_err(|e| LogError::io("rename", base, e))?;
         let new = match fault::call(FaultPoint::RotateOpen, base, || {
-            recover::open_active(base).map_err(|e| match e {
+            open_successor(base).map_err(|e| match e {
                 LogError::Io { source, .. } => source,
                 other => std::io::Error::other(other.to_string()),
             })
@@ -587,6 +646,22 @@ impl AuditLog {
         }
         prune(&self.paths, self.config.fsync, st)
     }
+}
+
+/// Creates and locks the active segment that follows a rotated one. The name was just
+/// renamed away, so anything found there now (a file, a link) was planted, or another
+/// writer got in after the lock file was deleted: either way this writer stops.
+fn open_successor(base: &Path) -> Result<File, LogError> {
+    let opened = recover::open_active(base)?;
+    let taken = opened.created
+        && lock::try_lock(&opened.file).map_err(|e| LogError::io("lock", base, e))?;
+    if !taken {
+        return Err(LogError::Locked {
+            path: base.to_path_buf(),
+            waited: core::time::Duration::ZERO,
+        });
+    }
+    Ok(opened.file)
 }
 
 /// Drops the failures no appender waits to hear of.

@@ -37,6 +37,9 @@ fn child_main() {
     match mode.as_str() {
         "append-loop" => append_loop(path, policy_from(parts[1]), parts[2].parse().unwrap()),
         "hold" => hold(path, parts[1].parse().unwrap()),
+        "append-each" => append_each(path, parts[1].parse().unwrap()),
+        "create" => create(path),
+        "open-rss" => open_rss(path),
         other => panic!("unknown child mode {other}"),
     }
 }
@@ -88,9 +91,11 @@ fn append_loop(path: PathBuf, policy: FsyncPolicy, seed: u64) {
 }
 
 /// Opens the log (printing `OPEN` or `LOCKED`), appends `n` entries printing ACKs, then
-/// holds the lock until its stdin closes.
+/// holds the lock until its stdin closes. Waits at most 200 ms for the lock.
 fn hold(path: PathBuf, n: u64) {
-    match AuditLog::open(&path, key(), AuditLogConfig::new(FsyncPolicy::EveryEntry)) {
+    let config = AuditLogConfig::new(FsyncPolicy::EveryEntry)
+        .with_lock_timeout(core::time::Duration::from_millis(200));
+    match AuditLog::open(&path, key(), config) {
         Ok(log) => {
             println!("OPEN {}", log.last_seq());
             for i in 0..n {
@@ -104,4 +109,53 @@ fn hold(path: PathBuf, n: u64) {
         Err(e @ LogError::Locked { .. }) => println!("LOCKED {}", e.code()),
         Err(e) => panic!("unexpected open error: {e}"),
     }
+}
+
+/// `n` times: opens the log (default lock timeout), appends one entry and closes it, as
+/// one `gx audit append` does. Prints `ACK seq hash`, or `REFUSED code` for a refused open.
+fn append_each(path: PathBuf, n: u64) {
+    for i in 0..n {
+        match AuditLog::open(&path, key(), AuditLogConfig::new(FsyncPolicy::EveryEntry)) {
+            Ok(log) => ack(&log.append_fields(&fields(i)).expect("append")),
+            Err(e) => {
+                println!("REFUSED {}", e.code());
+                let _ = std::io::stdout().flush();
+            }
+        }
+    }
+    println!("END");
+}
+
+/// Creates a log with two rotated segments and a cursor, under whatever umask the parent
+/// gave this process.
+fn create(path: PathBuf) {
+    let config = AuditLogConfig::new(FsyncPolicy::EveryEntry).with_segment_max_bytes(1);
+    let log = AuditLog::open(&path, key(), config).expect("open");
+    for i in 0..3 {
+        log.append_fields(&fields(i)).expect("append");
+    }
+    log.mark_synced(1).expect("cursor");
+    println!("CREATED");
+}
+
+/// Opens the log and verifies it, then prints `RSS <open error code> <its line code>
+/// <verify error code> <peak resident set in KiB>`.
+fn open_rss(path: PathBuf) {
+    let config = AuditLogConfig::new(FsyncPolicy::None);
+    let (code, line_code) = match AuditLog::open(&path, key(), config) {
+        Ok(_) => ("OPENED", "-"),
+        Err(e @ LogError::CorruptLine { code, .. }) => (e.code(), code),
+        Err(e) => (e.code(), "-"),
+    };
+    let verify = match gx_storage::verify_log(&path, &super::util::verifying_key()) {
+        Ok(_) => "VERIFIED",
+        Err(e) => e.code(),
+    };
+    let status = std::fs::read_to_string("/proc/self/status").expect("status");
+    let peak = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("VmHWM");
+    println!("RSS {code} {line_code} {verify} {peak}");
 }

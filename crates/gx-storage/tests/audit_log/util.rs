@@ -1,5 +1,6 @@
 //! Shared helpers: a temp dir, a test key, entry fields, and running this binary as a child.
 
+use core::time::Duration;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -75,6 +76,30 @@ pub(crate) fn run_child(name: &str, mode: &str, args: &str) -> Child {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn child")
+}
+
+/// As [`run_child`], with the child's umask set to `umask` (octal, e.g. `"000"`) first.
+pub(crate) fn run_child_with_umask(name: &str, mode: &str, args: &str, umask: &str) -> Child {
+    let exe = std::env::current_exe().expect("current exe");
+    Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+        .arg(exe)
+        .args(["--exact", name, "--nocapture", "--test-threads=1", "-q"])
+        .env(CHILD_ENV, mode)
+        .env("GX_AUDIT_LOG_ARGS", args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn child")
+}
+
+/// Opens `path` with a short lock timeout: for tests that expect the lock to be held.
+pub(crate) fn open_impatient(path: &Path) -> Result<AuditLog, gx_storage::LogError> {
+    let config =
+        AuditLogConfig::new(FsyncPolicy::None).with_lock_timeout(Duration::from_millis(100));
+    AuditLog::open(path, key(), config)
 }
 
 /// The mode and arguments when this process is a child, else `None`.

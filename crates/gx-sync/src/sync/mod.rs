@@ -7,6 +7,10 @@
 //! retry after a lost answer is safe); on a 200 answer store the cursor at the batch's last
 //! seq; on a 409 compare with the server's stored chain (see `conflict`). The log's file I/O
 //! (a buffered read per batch and one atomic cursor write) runs inline on the calling task.
+//!
+//! The log is either an open [`AuditLog`] (its process holds the writer lock anyway) or a
+//! [`SyncLog`], which takes the lock only to read the cursor and target and to store the
+//! cursor, never across a network exchange, so other processes can append meanwhile.
 
 mod conflict;
 mod error;
@@ -17,7 +21,7 @@ pub use options::SyncOptions;
 
 use std::time::Instant;
 
-use gx_storage::{AuditLog, LogEntries, LogRecord};
+use gx_storage::{AuditLog, LogEntries, LogError, LogRecord, SyncLog};
 
 use crate::{
     BatchFull, ClientError, GrantexClient, RevocationState, SyncBatch, SyncProgress, SyncReport,
@@ -51,17 +55,57 @@ impl GrantexClient {
         options: &SyncOptions,
         mut progress: F,
     ) -> Result<SyncReport, SyncError> {
+        self.sync_source(log, bundle_id, options, &mut progress)
+            .await
+    }
+
+    /// As [`sync`](Self::sync), for a log this process does not hold open: the log's lock
+    /// is taken only to read where the log stands and to store the cursor after each
+    /// confirmed batch, never while a request is in flight, so appends by other processes
+    /// go on during the whole run (against a server that never answers, too).
+    ///
+    /// # Errors
+    /// [`SyncError`], carrying the progress made; see [`SyncErrorKind`] for the causes
+    /// ([`SyncErrorKind::Log`] with [`LogError::Locked`] when a writer held the log for
+    /// the whole lock timeout at one of those moments).
+    pub async fn sync_unlocked<F: FnMut(&SyncProgress)>(
+        &self,
+        log: &SyncLog,
+        bundle_id: &str,
+        options: &SyncOptions,
+        mut progress: F,
+    ) -> Result<SyncReport, SyncError> {
+        self.sync_source(log, bundle_id, options, &mut progress)
+            .await
+    }
+
+    async fn sync_source(
+        &self,
+        log: &dyn Source,
+        bundle_id: &str,
+        options: &SyncOptions,
+        progress: &mut dyn FnMut(&SyncProgress),
+    ) -> Result<SyncReport, SyncError> {
         let started = Instant::now();
+        let (cursor, target) = match log.position() {
+            Ok(p) => p,
+            Err(e) => {
+                return Err(SyncError::new(
+                    SyncErrorKind::Log(e),
+                    SyncReport::starting(0),
+                ));
+            }
+        };
         let mut run = Run {
             client: self,
             log,
             bundle_id,
             options,
-            report: SyncReport::starting(log.synced_seq()),
-            target: log.last_seq(),
+            report: SyncReport::starting(cursor),
+            target,
             started,
         };
-        let result = run.drive(&mut progress).await;
+        let result = run.drive(progress).await;
         run.report.elapsed = started.elapsed();
         match result {
             Ok(()) => Ok(run.report),
@@ -70,9 +114,47 @@ impl GrantexClient {
     }
 }
 
+/// What a sync run needs of a log.
+trait Source: Sync {
+    /// The cursor and the last seq, read together.
+    fn position(&self) -> Result<(u64, u64), LogError>;
+    /// The entries after `seq`, up to `upto` at least.
+    fn entries(&self, seq: u64, upto: u64) -> LogEntries;
+    /// Stores the cursor.
+    fn confirm(&self, seq: u64) -> Result<(), LogError>;
+}
+
+impl Source for AuditLog {
+    fn position(&self) -> Result<(u64, u64), LogError> {
+        Ok((self.synced_seq(), self.last_seq()))
+    }
+
+    fn entries(&self, seq: u64, _upto: u64) -> LogEntries {
+        self.entries_after(seq)
+    }
+
+    fn confirm(&self, seq: u64) -> Result<(), LogError> {
+        self.mark_synced(seq)
+    }
+}
+
+impl Source for SyncLog {
+    fn position(&self) -> Result<(u64, u64), LogError> {
+        SyncLog::position(self)
+    }
+
+    fn entries(&self, seq: u64, upto: u64) -> LogEntries {
+        self.entries_after(seq, upto)
+    }
+
+    fn confirm(&self, seq: u64) -> Result<(), LogError> {
+        self.mark_synced(seq)
+    }
+}
+
 struct Run<'a> {
     client: &'a GrantexClient,
-    log: &'a AuditLog,
+    log: &'a dyn Source,
     bundle_id: &'a str,
     options: &'a SyncOptions,
     report: SyncReport,
@@ -85,7 +167,7 @@ impl Run<'_> {
         &mut self,
         progress: &mut dyn FnMut(&SyncProgress),
     ) -> Result<(), SyncErrorKind> {
-        let mut entries = self.log.entries_after(self.report.cursor);
+        let mut entries = self.log.entries(self.report.cursor, self.target);
         let mut carry: Option<LogRecord> = None;
         let mut pending = PendingBatch {
             body: SyncBatch::new(
@@ -144,7 +226,7 @@ impl Run<'_> {
                         if upto < pending.body.last_seq() {
                             // The rest of the batch goes again, from the first unconfirmed
                             // entry: read it afresh from disk.
-                            entries = self.log.entries_after(upto);
+                            entries = self.log.entries(upto, self.target);
                             carry = None;
                         }
                         upto
@@ -152,9 +234,7 @@ impl Run<'_> {
                     Failure::Other(kind) => return Err(kind),
                 },
             };
-            self.log
-                .mark_synced(confirmed)
-                .map_err(SyncErrorKind::Log)?;
+            self.log.confirm(confirmed).map_err(SyncErrorKind::Log)?;
             self.report.cursor = confirmed;
             self.report.batches += 1;
             self.report.elapsed = self.started.elapsed();

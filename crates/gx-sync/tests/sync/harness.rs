@@ -97,6 +97,25 @@ pub(crate) fn open_log(path: &std::path::Path, bundle: &ConsentBundle) -> AuditL
     .unwrap()
 }
 
+/// The device state of `bundle`: stored under `key` at `<dir>/<name>`, with its log at
+/// `<dir>/audit.jsonl` (no fsync).
+pub(crate) fn device(
+    env: &Env,
+    bundle: &ConsentBundle,
+    name: &str,
+    key: &str,
+) -> gx_storage::DeviceSession<'static, gx_core::provider::AwsLcRs> {
+    let key = gx_storage::BundleKey::from_hex(key).unwrap();
+    gx_storage::BundleFile::new(env.path(name))
+        .store(bundle, &key)
+        .unwrap();
+    let options = gx_storage::DeviceOptions::new().with_log(
+        env.path("audit.jsonl"),
+        AuditLogConfig::new(FsyncPolicy::None),
+    );
+    gx_storage::DeviceSession::open(env.path(name), key, options).unwrap()
+}
+
 /// The subject of a bundle's grant, read from its token's claims: (agentDID, grantId).
 pub(crate) fn subject(bundle: &ConsentBundle) -> (String, String) {
     let payload = bundle.grant_token().split('.').nth(1).unwrap();

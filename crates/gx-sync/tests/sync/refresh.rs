@@ -1,5 +1,5 @@
 //! Refresh in the middle of a backlog: nothing is rejected for a stale key, the chain
-//! continues under the new key.
+//! continues under the new key, and the whole log verifies with the key history.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,8 +18,8 @@ async fn refresh_mid_backlog_loses_nothing() {
     let old_public = bundle.offline_audit_key().public_key.clone();
     let file = BundleFile::new(env.path("bundle.gxb"));
     let key = BundleKey::from_hex(&"17".repeat(32)).unwrap();
-    file.store(&bundle, &key).unwrap();
-    let log = harness::open_log(&env.path("audit.jsonl"), &bundle);
+    let device = harness::device(&env, &bundle, "bundle.gxb", &"17".repeat(32));
+    let log = device.log().unwrap();
 
     // Part of the backlog synced, the rest not: 300 entries, 120 confirmed.
     harness::append(&log, &bundle, 120);
@@ -31,13 +31,7 @@ async fn refresh_mid_backlog_loses_nothing() {
     assert_eq!(log.unsynced_entries(), 180);
 
     let outcome = client
-        .refresh_bundle(
-            &log,
-            &id,
-            &file,
-            &key,
-            &SyncOptions::default().with_batch_size(50),
-        )
+        .refresh_device(&device, &SyncOptions::default().with_batch_size(50))
         .await
         .unwrap();
     assert_eq!(outcome.sync.accepted, 180);
@@ -46,7 +40,8 @@ async fn refresh_mid_backlog_loses_nothing() {
     assert_ne!(outcome.bundle.offline_audit_key().public_key, old_public);
     // The stored bundle is the new one.
     let stored = file.load(&key).unwrap();
-    assert_eq!(stored, outcome.bundle);
+    assert_eq!(stored, *outcome.bundle);
+    assert_eq!(stored.key_history().len(), 2);
 
     // New entries are signed with the new key and continue the chain.
     harness::append(&log, &outcome.bundle, 200);
@@ -68,12 +63,17 @@ async fn refresh_mid_backlog_loses_nothing() {
     for (s, (seq, hash, _)) in stored.iter().rev().zip(local_tail.iter().rev()) {
         assert_eq!((s.seq, &s.hash), (*seq, hash));
     }
+    // Verified end to end with the key history: 300 entries under the old key, 200 under
+    // the new one.
+    let report = device.verify_log(env.path("audit.jsonl")).unwrap();
+    assert!(report.is_intact(), "{:?}", report.first_break());
+    assert_eq!(report.last_seq(), 500);
     env.server.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bare_refresh_strands_unsynced_entries() {
-    // Why refresh_bundle syncs first: after a bare refresh the server refuses the old key.
+    // Why refresh_device syncs first: after a bare refresh the server refuses the old key.
     let env = Env::start().await;
     let client = env.client();
     let bundle = env.bundle(&client).await;
@@ -109,7 +109,8 @@ async fn appends_during_a_refresh_are_never_stranded() {
     let id = bundle.bundle_id().to_owned();
     let file = BundleFile::new(env.path("bundle.gxb"));
     let key = BundleKey::from_hex(&"29".repeat(32)).unwrap();
-    let log = Arc::new(harness::open_log(&env.path("audit.jsonl"), &bundle));
+    let device = harness::device(&env, &bundle, "bundle.gxb", &"29".repeat(32));
+    let log = Arc::clone(device.log().unwrap());
     harness::append(&log, &bundle, 50);
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -136,7 +137,7 @@ async fn appends_during_a_refresh_are_never_stranded() {
         })
     };
     let outcome = client
-        .refresh_bundle(&log, &id, &file, &key, &SyncOptions::default())
+        .refresh_device(&device, &SyncOptions::default())
         .await
         .unwrap();
     // Let the appender run on under the new key for a moment, then stop it.
@@ -167,6 +168,7 @@ async fn appends_during_a_refresh_are_never_stranded() {
             .windows(2)
             .all(|w| w[1].prev_hash == w[0].hash && w[1].seq == w[0].seq + 1)
     );
-    assert_eq!(file.load(&key).unwrap(), outcome.bundle);
+    assert_eq!(file.load(&key).unwrap(), *outcome.bundle);
+    assert!(device.verify_log(log.path()).unwrap().is_intact());
     env.server.shutdown().await;
 }

@@ -1,7 +1,6 @@
 //! Revocation on the server is seen by the next sync and blocks the grant from then on.
 
-use gx_storage::{BundleFile, BundleKey};
-use gx_sync::{RevocationMarker, SyncOptions};
+use gx_sync::SyncOptions;
 
 use super::harness::{self, Env};
 
@@ -11,20 +10,16 @@ async fn revocation_is_seen_by_the_next_sync_and_sticks_offline() {
     let client = env.client();
     let bundle = env.bundle(&client).await;
     let id = bundle.bundle_id().to_owned();
-    let file = BundleFile::new(env.path("bundle.gxb"));
-    let key = BundleKey::from_hex(&"42".repeat(32)).unwrap();
-    file.store(&bundle, &key).unwrap();
-    let log = harness::open_log(&env.path("audit.jsonl"), &bundle);
-    harness::append(&log, &bundle, 30);
+    let device = harness::device(&env, &bundle, "bundle.gxb", &"42".repeat(32));
+    let log = device.log().unwrap();
+    harness::append(log, &bundle, 30);
 
     let report = client
-        .sync(&log, &id, &SyncOptions::default(), |_| {})
+        .sync(log, &id, &SyncOptions::default(), |_| {})
         .await
         .unwrap();
     assert!(!report.is_revoked());
-    let marker = RevocationMarker::beside(file.path());
-    assert!(!marker.record_from_report(&id, &report).unwrap());
-    assert!(RevocationMarker::load_unrevoked(&file, &key).is_ok());
+    assert!(device.authorize(None, None).is_ok());
 
     let revoked = client.revoke_bundle(&id, true).await.unwrap();
     assert_eq!(revoked.status, "revoked");
@@ -32,9 +27,9 @@ async fn revocation_is_seen_by_the_next_sync_and_sticks_offline() {
     client.revoke_bundle(&id, true).await.unwrap();
 
     // Entries written meanwhile still upload; the answer says revoked.
-    harness::append(&log, &bundle, 5);
+    harness::append(log, &bundle, 5);
     let report = client
-        .sync(&log, &id, &SyncOptions::default(), |_| {})
+        .sync(log, &id, &SyncOptions::default(), |_| {})
         .await
         .unwrap();
     assert!(report.is_revoked());
@@ -43,15 +38,15 @@ async fn revocation_is_seen_by_the_next_sync_and_sticks_offline() {
         serde_json::to_value(&report).unwrap()["revocationStatus"],
         "revoked"
     );
-    assert!(marker.record_from_report(&id, &report).unwrap());
+    device.learn_revoked(report.revoked_at.clone()).unwrap();
 
-    // From now on the bundle is refused offline, by a loader that never touches the network.
-    let err = RevocationMarker::load_unrevoked(&file, &key).unwrap_err();
+    // From now on the device refuses to act, offline, without touching the network.
+    let err = device.authorize(None, None).unwrap_err();
     assert_eq!(err.code(), "BUNDLE_REVOKED");
 
     // With nothing to upload, sync still learns the status (from revocation-status).
     let report = client
-        .sync(&log, &id, &SyncOptions::default(), |_| {})
+        .sync(log, &id, &SyncOptions::default(), |_| {})
         .await
         .unwrap();
     assert_eq!(report.batches, 0);
@@ -60,7 +55,7 @@ async fn revocation_is_seen_by_the_next_sync_and_sticks_offline() {
 
     // And a refresh of a revoked bundle is refused before anything changes.
     let err = client
-        .refresh_bundle(&log, &id, &file, &key, &SyncOptions::default())
+        .refresh_device(&device, &SyncOptions::default())
         .await
         .unwrap_err();
     assert_eq!(err.code(), "BUNDLE_REVOKED");

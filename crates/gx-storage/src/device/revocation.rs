@@ -1,19 +1,21 @@
 //! The revocation marker: once the server has said a bundle is revoked, a file beside the
-//! bundle remembers it, so the device refuses the grant from then on, offline too.
+//! bundle remembers it, so the device refuses the grant from then on, offline and after
+//! a restart.
 //!
-//! gx-core's verifier is sans-I/O and knows nothing of revocation, and the grant token stays
-//! cryptographically valid until it expires; this marker is what makes the refusal stick.
-//! It is checked fail-closed: a marker that exists but cannot be read counts as revoked.
+//! gx-core's verifier is sans-I/O and knows nothing of revocation, and the grant token
+//! stays cryptographically valid until it expires; this marker is what makes the refusal
+//! stick. It is checked fail-closed: a marker that exists but cannot be read counts as
+//! revoked. It is written through the one atomic small-file helper (random temp name,
+//! `O_EXCL | O_NOFOLLOW`, mode 0600, fsync of the file and the directory).
 
 use core::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
-use gx_storage::{BundleError, BundleFile, BundleKey, ConsentBundle};
 use serde::{Deserialize, Serialize};
 
-use crate::SyncReport;
+use crate::atomic::{self, PRIVATE_MODE};
 
 /// What the marker records about a revoked bundle.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +27,16 @@ pub struct Revoked {
     /// When the server says it was revoked (ISO-8601), if it said.
     #[serde(default)]
     pub revoked_at: Option<String>,
+}
+
+impl Revoked {
+    /// A record that `bundle_id` was revoked (at `revoked_at`, if the server said).
+    pub fn new(bundle_id: impl Into<String>, revoked_at: Option<String>) -> Self {
+        Self {
+            bundle_id: bundle_id.into(),
+            revoked_at,
+        }
+    }
 }
 
 /// The marker file `<bundle file>.revoked`.
@@ -50,22 +62,21 @@ pub enum RevocationError {
     Write {
         /// The marker's path.
         path: PathBuf,
+        /// The step of the atomic write that failed.
+        op: &'static str,
         /// The I/O failure.
         source: io::Error,
     },
-    /// Loading the bundle itself failed.
-    Bundle(BundleError),
 }
 
 impl RevocationError {
-    /// A stable code: `BUNDLE_REVOKED`, `REVOCATION_MARKER_UNREADABLE`,
-    /// `REVOCATION_MARKER_WRITE`, or the bundle error's code.
+    /// A stable code: `BUNDLE_REVOKED`, `REVOCATION_MARKER_UNREADABLE` or
+    /// `REVOCATION_MARKER_WRITE`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Revoked(_) => "BUNDLE_REVOKED",
             Self::Unreadable { .. } => "REVOCATION_MARKER_UNREADABLE",
             Self::Write { .. } => "REVOCATION_MARKER_WRITE",
-            Self::Bundle(e) => e.code(),
         }
     }
 }
@@ -85,14 +96,13 @@ impl fmt::Display for RevocationError {
                 "revocation marker {} exists but cannot be read ({source}); treating the bundle as revoked",
                 path.display()
             ),
-            Self::Write { path, source } => {
+            Self::Write { path, op, source } => {
                 write!(
                     f,
-                    "cannot write revocation marker {}: {source}",
+                    "cannot write revocation marker {}: {op}: {source}",
                     path.display()
                 )
             }
-            Self::Bundle(e) => write!(f, "{e}"),
         }
     }
 }
@@ -101,7 +111,6 @@ impl core::error::Error for RevocationError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             Self::Unreadable { source, .. } | Self::Write { source, .. } => Some(source),
-            Self::Bundle(e) => Some(e),
             Self::Revoked(_) => None,
         }
     }
@@ -122,37 +131,20 @@ impl RevocationMarker {
         &self.path
     }
 
-    /// Records that `bundle_id` is revoked, durably (temporary file, fsync, rename, fsync
-    /// of the directory). Recording again overwrites.
+    /// Records that `revoked.bundle_id` is revoked, durably and atomically. Recording
+    /// again overwrites.
     ///
     /// # Errors
     /// [`RevocationError::Write`].
     pub fn record(&self, revoked: &Revoked) -> Result<(), RevocationError> {
-        let write_err = |source| RevocationError::Write {
+        let write_err = |op, source| RevocationError::Write {
             path: self.path.clone(),
+            op,
             source,
         };
-        let text = serde_json::to_vec(revoked).map_err(|e| write_err(io::Error::other(e)))?;
-        write_atomic(&self.path, &text).map_err(write_err)
-    }
-
-    /// Records the revocation a sync run reported, if it reported one; returns whether it did.
-    ///
-    /// # Errors
-    /// [`RevocationError::Write`].
-    pub fn record_from_report(
-        &self,
-        bundle_id: &str,
-        report: &SyncReport,
-    ) -> Result<bool, RevocationError> {
-        if !report.is_revoked() {
-            return Ok(false);
-        }
-        self.record(&Revoked {
-            bundle_id: bundle_id.to_owned(),
-            revoked_at: report.revoked_at.clone(),
-        })?;
-        Ok(true)
+        let text =
+            serde_json::to_vec(revoked).map_err(|e| write_err("encode", io::Error::other(e)))?;
+        atomic::write_atomic(&self.path, &text, PRIVATE_MODE).map_err(|e| write_err(e.op, e.source))
     }
 
     /// What the marker says, if there is one.
@@ -173,8 +165,8 @@ impl RevocationMarker {
         }
     }
 
-    /// Refuses `bundle_id` if the marker names it. A marker for another bundle id (the file
-    /// was since replaced by a new bundle) does not block.
+    /// Refuses `bundle_id` if the marker names it. A marker for another bundle id (the
+    /// file was since replaced by a new bundle) does not block.
     ///
     /// # Errors
     /// [`RevocationError::Revoked`], or [`RevocationError::Unreadable`] (fail closed).
@@ -184,49 +176,6 @@ impl RevocationMarker {
             _ => Ok(()),
         }
     }
-
-    /// Loads the bundle from `file` and refuses it if its marker says it was revoked: the
-    /// loader to use before verifying a grant offline.
-    ///
-    /// # Errors
-    /// [`RevocationError::Bundle`] when loading fails, [`RevocationError::Revoked`] /
-    /// [`RevocationError::Unreadable`] as [`ensure_not_revoked`](Self::ensure_not_revoked).
-    pub fn load_unrevoked(
-        file: &BundleFile,
-        key: &BundleKey,
-    ) -> Result<ConsentBundle, RevocationError> {
-        let bundle = file.load(key).map_err(RevocationError::Bundle)?;
-        Self::beside(file.path()).ensure_not_revoked(bundle.bundle_id())?;
-        Ok(bundle)
-    }
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        // Directory fsync makes the rename durable; not supported everywhere, so best effort.
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -240,10 +189,10 @@ mod tests {
         assert!(marker.path().ends_with("bundle.enc.revoked"));
         assert!(marker.ensure_not_revoked("bundle_A").is_ok());
         marker
-            .record(&Revoked {
-                bundle_id: "bundle_A".into(),
-                revoked_at: Some("2026-11-27T10:00:00.000Z".into()),
-            })
+            .record(&Revoked::new(
+                "bundle_A",
+                Some("2026-11-27T10:00:00.000Z".into()),
+            ))
             .unwrap();
         let err = marker.ensure_not_revoked("bundle_A").unwrap_err();
         assert_eq!(err.code(), "BUNDLE_REVOKED");
@@ -255,14 +204,24 @@ mod tests {
     }
 
     #[test]
-    fn records_from_a_report_only_when_revoked() {
+    fn a_planted_symlink_does_not_redirect_the_write() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let marker = RevocationMarker::beside(dir.path().join("b"));
-        let mut report = SyncReport::starting(0);
-        assert!(!marker.record_from_report("bundle_X", &report).unwrap());
-        assert!(marker.load().unwrap().is_none());
-        report.revocation_status = crate::RevocationState::Revoked;
-        assert!(marker.record_from_report("bundle_X", &report).unwrap());
-        assert_eq!(marker.load().unwrap().unwrap().bundle_id, "bundle_X");
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        let bundle = dir.path().join("b.gx");
+        let marker = RevocationMarker::beside(&bundle);
+        // The old writer used the fixed name `<marker>.tmp`: plant a link there and at
+        // the marker itself.
+        let mut fixed = marker.path().as_os_str().to_owned();
+        fixed.push(".tmp");
+        std::os::unix::fs::symlink(&victim, PathBuf::from(fixed)).unwrap();
+        std::os::unix::fs::symlink(&victim, marker.path()).unwrap();
+        marker.record(&Revoked::new("bundle_A", None)).unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        assert!(!fs::symlink_metadata(marker.path()).unwrap().is_symlink());
+        let mode = fs::metadata(marker.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(marker.ensure_not_revoked("bundle_A").is_err());
     }
 }
