@@ -1,10 +1,12 @@
-//! `cargo xtask embedded`: builds the firmware example (`firmware/`) for Cortex-M4 and
-//! RV32IMAC, runs it under QEMU, and prints its footprint against the targets.
+//! `cargo xtask embedded`: builds the firmware examples — the Rust one (`firmware/`) for
+//! Cortex-M4 and RV32IMAC, and the C one (`firmware/c/`, linking gx-ffi's static library)
+//! for Cortex-M4 — runs them under QEMU, and prints their footprint against the targets.
 //!
-//! The firmware reports through semihosting (`GX-METRIC name=value` lines, then
+//! Each firmware reports through semihosting (`GX-METRIC name=value` lines, then
 //! `GX-FIRMWARE PASS` or `GX-FIRMWARE FAIL <step>`) and exits QEMU with its verdict; a
-//! target passes only when both say so. Flash is read from the ELF's section headers.
+//! firmware passes only when both say so. Flash is read from the ELF's section headers.
 
+mod c_firmware;
 mod elf;
 mod qemu;
 mod report;
@@ -16,8 +18,21 @@ use xshell::{Shell, cmd};
 
 use crate::setup;
 
+/// Which firmware example.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Firmware {
+    /// `firmware/`: gx-core from Rust.
+    Rust,
+    /// `firmware/c/`: gx-ffi's C API from C (`arm-none-eabi-gcc`).
+    C,
+}
+
 /// One firmware target: how to build it and how QEMU runs it.
 pub(crate) struct Target {
+    /// The firmware example.
+    pub(crate) firmware: Firmware,
+    /// How the report names it.
+    pub(crate) label: &'static str,
     /// The rustc target triple.
     pub(crate) triple: &'static str,
     /// The QEMU system emulator.
@@ -28,30 +43,45 @@ pub(crate) struct Target {
     pub(crate) has_budget: bool,
 }
 
+/// QEMU's arguments for the Cortex-M4 board, before `-kernel`.
+const MPS2_AN386: &[&str] = &[
+    "-machine",
+    "mps2-an386",
+    "-cpu",
+    "cortex-m4",
+    "-semihosting-config",
+    "enable=on,target=native",
+    "-icount",
+    "shift=0",
+    "-nographic",
+    "-monitor",
+    "none",
+    "-serial",
+    "none",
+];
+
 /// QEMU counts one nanosecond of virtual time per instruction (`-icount shift=0`): that is
 /// what makes SysTick and `minstret` count instructions, and the runs deterministic.
-pub(crate) const TARGETS: [Target; 2] = [
+pub(crate) const TARGETS: [Target; 3] = [
     Target {
+        firmware: Firmware::Rust,
+        label: "thumbv7em-none-eabihf",
         triple: "thumbv7em-none-eabihf",
         qemu: "qemu-system-arm",
-        qemu_args: &[
-            "-machine",
-            "mps2-an386",
-            "-cpu",
-            "cortex-m4",
-            "-semihosting-config",
-            "enable=on,target=native",
-            "-icount",
-            "shift=0",
-            "-nographic",
-            "-monitor",
-            "none",
-            "-serial",
-            "none",
-        ],
+        qemu_args: MPS2_AN386,
         has_budget: true,
     },
     Target {
+        firmware: Firmware::C,
+        label: "thumbv7em-none-eabihf (C, gx-ffi)",
+        triple: "thumbv7em-none-eabihf",
+        qemu: "qemu-system-arm",
+        qemu_args: MPS2_AN386,
+        has_budget: true,
+    },
+    Target {
+        firmware: Firmware::Rust,
+        label: "riscv32imac-unknown-none-elf",
         triple: "riscv32imac-unknown-none-elf",
         qemu: "qemu-system-riscv32",
         qemu_args: &[
@@ -80,12 +110,13 @@ pub(crate) struct Options {
     pub(crate) fail_on_purpose: bool,
     /// Only this target triple.
     pub(crate) only: Option<String>,
+    /// Only this firmware (`--firmware rust|c`).
+    pub(crate) firmware: Option<Firmware>,
     /// Fail when a footprint target is missed (by default a miss is reported only).
     pub(crate) enforce_budget: bool,
 }
 
-const USAGE: &str =
-    "cargo xtask embedded [--fail-on-purpose] [--enforce-budget] [--target <triple>]";
+const USAGE: &str = "cargo xtask embedded [--fail-on-purpose] [--enforce-budget] [--target <triple>] [--firmware rust|c]";
 
 /// Entry point of `cargo xtask embedded`.
 pub(crate) fn run(sh: &Shell, args: impl Iterator<Item = String>) -> Result<()> {
@@ -96,6 +127,13 @@ pub(crate) fn run(sh: &Shell, args: impl Iterator<Item = String>) -> Result<()> 
             "--fail-on-purpose" => opts.fail_on_purpose = true,
             "--enforce-budget" => opts.enforce_budget = true,
             "--target" => opts.only = Some(args.next().context(USAGE)?),
+            "--firmware" => {
+                opts.firmware = Some(match args.next().as_deref() {
+                    Some("rust") => Firmware::Rust,
+                    Some("c") => Firmware::C,
+                    _ => bail!("--firmware takes rust or c\n{USAGE}"),
+                });
+            }
             other => bail!("unknown argument `{other}`\n{USAGE}"),
         }
     }
@@ -108,6 +146,7 @@ pub(crate) fn check(sh: &Shell, opts: &Options) -> Result<()> {
     let targets: Vec<&Target> = TARGETS
         .iter()
         .filter(|t| opts.only.as_deref().is_none_or(|o| o == t.triple))
+        .filter(|t| opts.firmware.is_none_or(|f| f == t.firmware))
         .collect();
     if targets.is_empty() {
         bail!("no firmware target matches {:?}", opts.only);
@@ -121,20 +160,26 @@ pub(crate) fn check(sh: &Shell, opts: &Options) -> Result<()> {
         });
     }
     setup::apt_tools(sh, &packages)?;
+    if targets.iter().any(|t| t.firmware == Firmware::C) {
+        c_firmware::install_toolchain(sh)?;
+    }
 
     let mut failures = Vec::new();
+    let mut verify = Vec::new();
     for t in targets {
         match run_target(sh, t, opts) {
             Ok(r) => {
                 print!("{}", r.table(t));
                 failures.extend(r.verdict(t, opts.enforce_budget).err());
+                verify.push((t.firmware, t.triple, r.verify_instructions()));
             }
             Err(e) => {
-                eprintln!("{}: {e:#}", t.triple);
-                failures.push(format!("{}: {e:#}", t.triple));
+                eprintln!("{}: {e:#}", t.label);
+                failures.push(format!("{}: {e:#}", t.label));
             }
         }
     }
+    failures.extend(report::compare_c_with_rust(&verify, opts.enforce_budget).err());
     if failures.is_empty() {
         println!("embedded: every target PASSED");
         Ok(())
@@ -145,7 +190,10 @@ pub(crate) fn check(sh: &Shell, opts: &Options) -> Result<()> {
 
 /// Builds the firmware for `t` and runs it; the report of the run.
 fn run_target(sh: &Shell, t: &Target, opts: &Options) -> Result<report::Report> {
-    let elf = build(sh, t, opts)?;
+    let elf = match t.firmware {
+        Firmware::Rust => build(sh, t, opts)?,
+        Firmware::C => c_firmware::build(sh, t, opts)?,
+    };
     let flash = elf::flash_size(&elf)?;
     let run = qemu::run(t, &elf)?;
     Ok(report::Report::new(flash, run))
@@ -174,10 +222,14 @@ fn build(sh: &Shell, t: &Target, opts: &Options) -> Result<PathBuf> {
 /// The firmware has its own workspace and lock file; its builds go to `firmware/` under
 /// the caller's target directory so they never touch the host builds.
 fn firmware_target_dir(root: &Path) -> PathBuf {
+    target_dir(root).join("firmware")
+}
+
+/// The caller's target directory.
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))
-        .join("firmware")
 }
 
 #[cfg(test)]
@@ -211,10 +263,32 @@ mod tests {
             fail_on_purpose: true,
             enforce_budget: false,
             only: Some("thumbv7em-none-eabihf".into()),
+            firmware: None,
         };
         let err = check(&shell(), &opts).unwrap_err();
         let msg = format!("{err:#}");
-        assert!(msg.contains("FAIL verify valid token"), "{msg}");
+        // Both the Rust and the C firmware fail, each at its valid token.
+        assert_eq!(msg.matches("FAIL verify valid token").count(), 2, "{msg}");
+    }
+
+    /// The C firmware (gx-ffi's static library from C) passes on Cortex-M4.
+    #[test]
+    fn the_c_firmware_passes_on_cortex_m4() {
+        if !qemu_tests_enabled() {
+            eprintln!("skipped: set GX_XTASK_EMBEDDED_TEST=1 to run the firmware under QEMU");
+            return;
+        }
+        let _one_at_a_time = FIRMWARE.lock().unwrap_or_else(|e| e.into_inner());
+        let sh = shell();
+        c_firmware::install_toolchain(&sh).unwrap();
+        let t = &TARGETS[1];
+        let elf = c_firmware::build(&sh, t, &Options::default()).unwrap();
+        let run = qemu::run(t, &elf).unwrap();
+        assert!(run.passed(), "{}", run.output);
+        assert!(
+            run.metric("verify_instructions")
+                .is_some_and(|n| n > 100_000)
+        );
     }
 
     /// The same firmware without the feature passes on Cortex-M4.
@@ -229,6 +303,7 @@ mod tests {
             fail_on_purpose: false,
             enforce_budget: false,
             only: Some("thumbv7em-none-eabihf".into()),
+            firmware: Some(Firmware::Rust),
         };
         let elf = build(&shell(), &TARGETS[0], &opts).unwrap();
         let run = qemu::run(&TARGETS[0], &elf).unwrap();

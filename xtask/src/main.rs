@@ -12,6 +12,7 @@ use xshell::Shell;
 mod bench_peers;
 mod cross;
 mod embedded;
+mod ffi_header;
 mod fuzz;
 mod interop;
 mod peers;
@@ -27,7 +28,9 @@ commands:
   interop     run the published Python and npm clients against gx-server [--latest]
   bench-peers gx against the published Python and TS clients, same workloads, one table
               [--json] [--rounds N] [--latest]
-  embedded    build the firmware example for Cortex-M4 and RV32IMAC, run it under QEMU, print footprint
+  embedded    build the firmware examples (Rust: Cortex-M4, RV32IMAC; C over gx-ffi: Cortex-M4),
+              run them under QEMU, print footprint [--firmware rust|c] [--enforce-budget]
+  ffi-header  regenerate crates/gx-ffi/include/gx.h with the pinned cbindgen [--check]
   fuzz        run every libFuzzer target (nightly, cargo-fuzz) [--seconds N (60)] [--target NAME]
 ";
 
@@ -43,6 +46,7 @@ fn main() -> Result<()> {
         Some("bench-peers") => bench_peers::run(&sh, args),
         Some("cross") => cross::run(&sh, args),
         Some("embedded") => embedded::run(&sh, args),
+        Some("ffi-header") => ffi_header::run(&sh, args),
         Some("fuzz") => fuzz::run(&sh, args),
         Some("interop") => interop::run(&sh, args),
         Some(other) => bail!("unknown command `{other}`\n\n{HELP}"),

@@ -2,11 +2,14 @@
 
 use core::fmt::Write as _;
 
-use super::Target;
 use super::elf::Flash;
 use super::qemu::Run;
+use super::{Firmware, Target};
 
-/// Cortex-M4 targets of issue #8.
+/// The C firmware's verify may cost at most this much more than the Rust firmware's.
+const C_OVER_RUST_VERIFY: f64 = 1.05;
+
+/// Cortex-M4 targets (the same for the Rust and the C firmware).
 const FLASH_BUDGET: u64 = 96 * 1024;
 const HEAP_BUDGET: u64 = 8 * 1024;
 const STACK_BUDGET: u64 = 12 * 1024;
@@ -56,6 +59,11 @@ impl Report {
         ]
     }
 
+    /// Instructions of the one token verification, if the firmware reported them.
+    pub(crate) fn verify_instructions(&self) -> Option<u64> {
+        self.run.metric("verify_instructions")
+    }
+
     /// The table printed for `t`.
     pub(crate) fn table(&self, t: &Target) -> String {
         let mut s = String::new();
@@ -67,7 +75,7 @@ impl Report {
                 .unwrap_or("FAIL (no verdict line)")
                 .to_owned()
         };
-        let _ = writeln!(s, "\n{} — firmware {verdict}", t.triple);
+        let _ = writeln!(s, "\n{} — firmware {verdict}", t.label);
         let _ = writeln!(
             s,
             "  counter: {}",
@@ -112,7 +120,7 @@ impl Report {
         if !self.run.passed() {
             return Err(format!(
                 "{}: {} (QEMU exit {})",
-                t.triple,
+                t.label,
                 self.run.failure().unwrap_or("no PASS line"),
                 if self.run.exit_ok { "0" } else { "non-zero" }
             ));
@@ -127,7 +135,7 @@ impl Report {
                 .map(|(name, ..)| name)
                 .collect();
             if !missed.is_empty() {
-                return Err(format!("{}: missed {}", t.triple, missed.join(", ")));
+                return Err(format!("{}: missed {}", t.label, missed.join(", ")));
             }
         }
         Ok(())
@@ -136,4 +144,39 @@ impl Report {
 
 fn kib(bytes: u64) -> String {
     format!("{:.1} KiB", bytes as f64 / 1024.0)
+}
+
+/// Prints the C firmware's verify cost against the Rust firmware's on the same target
+/// and token; `Err` (with `enforce`) when it is more than 5 % higher.
+pub(crate) fn compare_c_with_rust(
+    verify: &[(Firmware, &str, Option<u64>)],
+    enforce: bool,
+) -> Result<(), String> {
+    for (f, triple, c) in verify {
+        if *f != Firmware::C {
+            continue;
+        }
+        let rust = verify
+            .iter()
+            .find(|(g, t, _)| *g == Firmware::Rust && t == triple)
+            .and_then(|(_, _, v)| *v);
+        let (Some(c), Some(rust)) = (*c, rust) else {
+            continue;
+        };
+        let ratio = c as f64 / rust as f64;
+        let mark = if ratio <= C_OVER_RUST_VERIFY {
+            "ok"
+        } else {
+            "MISSED"
+        };
+        println!(
+            "\n{triple}: token verify, C through gx-ffi / Rust: {c} / {rust} instructions = {ratio:.4} (target <= {C_OVER_RUST_VERIFY})  {mark}"
+        );
+        if enforce && ratio > C_OVER_RUST_VERIFY {
+            return Err(format!(
+                "{triple}: the C verify costs {ratio:.4}x the Rust one (target <= {C_OVER_RUST_VERIFY})"
+            ));
+        }
+    }
+    Ok(())
 }
