@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
         "{:?}{:?}{:?}{:?}{:?}",
         bundle.bundle_id(),
         bundle.sync_endpoint(),
-        bundle.jwks_snapshot(),
+        bundle.jwks_snapshot_json(),
         bundle.offline_audit_key().public_key,
         bundle.offline_audit_key().algorithm,
     );

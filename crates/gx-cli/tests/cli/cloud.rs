@@ -204,10 +204,11 @@ pub(crate) fn log_lines(log: &Path) -> std::collections::BTreeMap<u64, String> {
             continue;
         }
         for line in std::fs::read_to_string(entry.path()).expect("read").lines() {
-            if let Ok(v) = serde_json::from_str::<Value>(line) {
-                if let Some(seq) = v["seq"].as_u64() {
-                    out.insert(seq, line.to_owned());
-                }
+            if let Some(seq) = serde_json::from_str::<Value>(line)
+                .ok()
+                .and_then(|v| v["seq"].as_u64())
+            {
+                out.insert(seq, line.to_owned());
             }
         }
     }

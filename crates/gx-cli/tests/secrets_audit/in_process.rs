@@ -229,7 +229,7 @@ fn no_secret_in_trace_logs_of_server_and_sync_client_nor_in_debug_output() {
         let e = bad.create_bundle(&request).await.unwrap_err();
         show("ClientError (wrong API key)", format!("{e} {e:?}"));
         let e = bad
-            .sync(&log, bundle.bundle_id(), &SyncOptions::default(), |_| {})
+            .sync(log, bundle.bundle_id(), &SyncOptions::default(), |_| {})
             .await;
         show("sync with a wrong API key", format!("{e:?}"));
         let e = bad
@@ -247,7 +247,7 @@ fn no_secret_in_trace_logs_of_server_and_sync_client_nor_in_debug_output() {
             .unwrap();
         show("RevokeOutcome Debug", format!("{revoked:?}"));
         let report = client
-            .sync(&log, bundle.bundle_id(), &SyncOptions::default(), |_| {})
+            .sync(log, bundle.bundle_id(), &SyncOptions::default(), |_| {})
             .await
             .unwrap();
         assert!(report.is_revoked());

@@ -22,12 +22,12 @@ async fn refresh_mid_backlog_loses_nothing() {
     let log = device.log().unwrap();
 
     // Part of the backlog synced, the rest not: 300 entries, 120 confirmed.
-    harness::append(&log, &bundle, 120);
+    harness::append(log, &bundle, 120);
     client
-        .sync(&log, &id, &SyncOptions::default(), |_| {})
+        .sync(log, &id, &SyncOptions::default(), |_| {})
         .await
         .unwrap();
-    harness::append(&log, &bundle, 180);
+    harness::append(log, &bundle, 180);
     assert_eq!(log.unsynced_entries(), 180);
 
     let outcome = client
@@ -44,10 +44,10 @@ async fn refresh_mid_backlog_loses_nothing() {
     assert_eq!(stored.key_history().len(), 2);
 
     // New entries are signed with the new key and continue the chain.
-    harness::append(&log, &outcome.bundle, 200);
-    let local_tail = harness::local_entries(&log);
+    harness::append(log, &outcome.bundle, 200);
+    let local_tail = harness::local_entries(log);
     let report = client
-        .sync(&log, &id, &SyncOptions::default(), |_| {})
+        .sync(log, &id, &SyncOptions::default(), |_| {})
         .await
         .unwrap();
     assert_eq!(report.accepted, 200);
