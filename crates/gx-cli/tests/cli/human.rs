@@ -212,6 +212,16 @@ fn progress_goes_to_the_terminal_never_to_stdout() {
     );
     assert!(tty.terminal.contains("syncing"), "{:?}", tty.terminal);
     assert!(tty.terminal.contains("/5 entries"), "{:?}", tty.terminal);
+    assert!(
+        tty.terminal.contains("syncing (batch "),
+        "{:?}",
+        tty.terminal
+    );
+    assert!(
+        tty.terminal.contains(" of 3) ["),
+        "which batch of how many: {:?}",
+        tty.terminal
+    );
 
     // bundle refresh: its steps.
     online.append("b.gx", "a.jsonl", 2);
