@@ -332,3 +332,63 @@ fn usage_errors_are_json_when_json_was_asked_for() {
     let (out, _) = run(gx.cmd(&["bundle", "inspect", "--help", "--json"]), 0);
     assert!(out.contains("Usage: gx bundle inspect"), "{out}");
 }
+
+/// A `gx server run --plain-http` child, killed when dropped.
+struct PlainServer(std::process::Child);
+
+impl Drop for PlainServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn https_to_a_plain_http_port_says_it_is_not_tls() {
+    use std::io::{BufRead, BufReader};
+    let gx = Gx::new();
+    run(gx.cmd(&["server", "init", "--db", "plain.db"]), 0);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("gx"))
+        .current_dir(gx.path(""))
+        .args([
+            "server",
+            "run",
+            "--db",
+            "plain.db",
+            "--listen",
+            "127.0.0.1:0",
+            "--plain-http",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn gx server run");
+    let stdout = child.stdout.take().expect("stdout");
+    let _server = PlainServer(child);
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("first line");
+    let url = first.trim().replacen("http://", "https://", 1);
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let args = create_args(&url, "ag_1", "read:contacts", &[]);
+    let with_keys = |args: &[&str]| {
+        let mut c = gx.cmd(args);
+        c.env("GX_API_KEY", "gx_test_0123456789abcdef")
+            .env("GX_BUNDLE_KEY", BUNDLE_KEY);
+        c
+    };
+    let text = run(with_keys(&args), 2);
+    let mut json_args = args.clone();
+    json_args.push("--json");
+    let json = json_of(with_keys(&json_args), 2);
+    assert_error(
+        text,
+        &json,
+        "TLS_HANDSHAKE",
+        &format!(
+            "TLS with {url} failed: the TLS handshake failed (is the server speaking plain HTTP"
+        ),
+        "check the URL's scheme and port",
+    );
+}
