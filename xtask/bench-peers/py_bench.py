@@ -12,54 +12,14 @@ import asyncio
 import base64
 import json
 import os
-import statistics
 import sys
 import tempfile
-import time
 
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from grantex_gemma import (ConsentBundle, JWKSSnapshot, OfflineAuditKey, SignedAuditEntry,
-                           create_offline_audit_log, create_offline_verifier, load_bundle,
-                           store_bundle, verify_chain)
-
-
-def read(data: str, name: str) -> str:
-    with open(os.path.join(data, name), encoding="utf-8") as f:
-        return f.read().strip()
-
-
-def snapshot(data: str) -> JWKSSnapshot:
-    s = json.loads(read(data, "jwks_snapshot.json"))
-    return JWKSSnapshot(keys=s["keys"], fetched_at=s["fetchedAt"], valid_until=s["validUntil"])
-
-
-def bundle(data: str) -> ConsentBundle:
-    b = json.loads(read(data, "bundle.json"))
-    k = b["offlineAuditKey"]
-    s = b["jwksSnapshot"]
-    return ConsentBundle(bundle_id=b["bundleId"], grant_token=b["grantToken"],
-                         jwks_snapshot=JWKSSnapshot(s["keys"], s["fetchedAt"], s["validUntil"]),
-                         offline_audit_key=OfflineAuditKey(k["publicKey"], k["privateKey"], k["algorithm"]),
-                         checkpoint_at=b["checkpointAt"], sync_endpoint=b["syncEndpoint"],
-                         offline_expires_at=b["offlineExpiresAt"])
-
-
-async def measure(name, op, batch, samples, warm, note=None):
-    for _ in range(warm):
-        await op()
-    wall, cpu = [], []
-    for _ in range(samples):
-        t0, c0 = time.perf_counter_ns(), time.process_time_ns()
-        for _ in range(batch):
-            await op()
-        wall.append((time.perf_counter_ns() - t0) / batch)
-        cpu.append((time.process_time_ns() - c0) / batch)
-    line = {"workload": name, "ns": statistics.median(wall), "cpu_ns": statistics.median(cpu),
-            "samples": wall, "batch": batch}
-    if note:
-        line["note"] = note
-    print(json.dumps(line), flush=True)
+from grantex_gemma import (SignedAuditEntry, create_offline_audit_log, create_offline_verifier,
+                           load_bundle, store_bundle, verify_chain)
+from py_common import bundle, measure, read, snapshot
 
 
 async def bench(data: str) -> None:

@@ -3,14 +3,17 @@
 //!
 //! 1. Builds `gx` and the gx harness (`crates/gx-cli/examples/bench_peers.rs`) in release.
 //! 2. Installs the Python client (venv) and the TypeScript client (npm project) into a
-//!    temporary directory ([`crate::peers`], pinned versions; `--latest` for the newest).
+//!    temporary directory ([`crate::peers`], pinned versions; `--latest` for the newest),
+//!    and this workspace's Python package (crates/gx-python, release build) into a second
+//!    venv: the "Python-gx" column.
 //! 3. Makes the data once (`bench-peers/make_data.py`: a fresh RS256 token valid for a
 //!    day, the bundle's snapshot, the bundle and its key, the audit key; 10,000 entries
 //!    appended by the Python client in its format) and has the TypeScript client append
 //!    10,000 wire-format entries with the same key.
-//! 4. For N rounds, interleaved: the gx harness, the Python harness, the TS harness
-//!    (each prints one JSON line per workload, timed in-process), then the peak RSS of a
-//!    verify-only process of each (`/usr/bin/time -f %M`).
+//! 4. For N rounds, interleaved: the gx harness, the Python-gx harness, the Python
+//!    harness, the TS harness (each prints one JSON line per workload, timed in-process),
+//!    then the peak RSS of a verify-only process of each (`/usr/bin/time -f %M`) and the
+//!    time `import grantex_gemma` takes in a fresh process (both Python sides).
 //! 5. Prints the table (Markdown) or, with `--json`, a JSON document
 //!    ([`report`] says what is in them).
 //!
@@ -29,6 +32,9 @@ use report::{Results, RunInfo, Side};
 
 const MAKE_DATA: &str = include_str!("../bench-peers/make_data.py");
 const PY_BENCH: &str = include_str!("../bench-peers/py_bench.py");
+const PY_GX_BENCH: &str = include_str!("../bench-peers/py_gx_bench.py");
+const PY_COMMON: &str = include_str!("../bench-peers/py_common.py");
+const IMPORT_TIME: &str = include_str!("../bench-peers/import_time.py");
 const TS_BENCH: &str = include_str!("../bench-peers/ts_bench.mjs");
 
 /// Command-line flags.
@@ -69,6 +75,7 @@ struct Setup {
     gx: PathBuf,
     harness: PathBuf,
     python: PathBuf,
+    py_gx: PathBuf,
     node_project: PathBuf,
     scripts: PathBuf,
     data: PathBuf,
@@ -89,11 +96,15 @@ pub(crate) fn run(sh: &Shell, args: impl Iterator<Item = String>) -> Result<()> 
     let work = sh.create_temp_dir()?;
     let dir = work.path().to_path_buf();
     let python = peers::install_python(sh, &dir, flags.latest)?;
+    let py_gx = peers::install_python_gx(sh, &dir)?;
     let node_project = peers::install_node(sh, &dir, flags.latest)?;
     let scripts = dir.join("scripts");
     sh.create_dir(&scripts)?;
     sh.write_file(scripts.join("make_data.py"), MAKE_DATA)?;
     sh.write_file(scripts.join("py_bench.py"), PY_BENCH)?;
+    sh.write_file(scripts.join("py_gx_bench.py"), PY_GX_BENCH)?;
+    sh.write_file(scripts.join("py_common.py"), PY_COMMON)?;
+    sh.write_file(scripts.join("import_time.py"), IMPORT_TIME)?;
     sh.write_file(node_project.join("ts_bench.mjs"), TS_BENCH)?;
     let data = dir.join("data");
     sh.create_dir(&data)?;
@@ -113,6 +124,7 @@ pub(crate) fn run(sh: &Shell, args: impl Iterator<Item = String>) -> Result<()> 
         gx,
         harness,
         python,
+        py_gx,
         node_project,
         scripts,
         data,
@@ -128,6 +140,13 @@ pub(crate) fn run(sh: &Shell, args: impl Iterator<Item = String>) -> Result<()> 
         }
         for side in Side::ALL {
             results.add_rss(side, peak_rss(sh, &s, side, &dir)?);
+        }
+        for (side, python) in [(Side::PyGx, &s.py_gx), (Side::Python, &s.python)] {
+            let script = s.scripts.join("import_time.py");
+            let out = cmd!(sh, "{python} {script}").quiet().read()?;
+            for sample in parse::samples(&out)? {
+                results.add(side, sample);
+            }
         }
     }
 
@@ -172,6 +191,10 @@ fn harness_output(sh: &Shell, s: &Setup, side: Side) -> Result<String> {
             let harness = &s.harness;
             cmd!(sh, "{harness} {data}").quiet().read()
         }
+        Side::PyGx => {
+            let (python, script) = (&s.py_gx, s.scripts.join("py_gx_bench.py"));
+            cmd!(sh, "{python} {script} bench {data}").quiet().read()
+        }
         Side::Python => {
             let (python, script) = (&s.python, s.scripts.join("py_bench.py"));
             cmd!(sh, "{python} {script} bench {data}").quiet().read()
@@ -196,6 +219,15 @@ fn peak_rss(sh: &Shell, s: &Setup, side: Side, dir: &Path) -> Result<f64> {
             cmd!(
                 sh,
                 "{time} -f %M -o {out} {gx} token verify --jwks {jwks} --token {token} --require-scope read:contacts"
+            )
+            .quiet()
+            .run()
+        }
+        Side::PyGx => {
+            let (python, script) = (&s.py_gx, s.scripts.join("py_gx_bench.py"));
+            cmd!(
+                sh,
+                "{time} -f %M -o {out} {python} {script} verify-once {data}"
             )
             .quiet()
             .run()
@@ -267,21 +299,31 @@ mod tests {
     /// renaming one side cannot silently leave a "missing" cell.
     #[test]
     fn harnesses_print_every_workload_of_the_table() {
+        use super::report::{IMPORT, Peer, RSS_VERIFY, Side};
         let gx = include_str!("../../crates/gx-cli/examples/bench_peers.rs");
         for row in super::report::ROWS {
-            if row.gx != super::report::RSS_VERIFY {
-                assert!(gx.contains(&format!("\"{}\"", row.gx)), "gx: {}", row.gx);
-            }
-            for (peer, script) in [(row.python, super::PY_BENCH), (row.ts, super::TS_BENCH)] {
-                if let super::report::Peer::Runs(w) = peer
-                    && w != super::report::RSS_VERIFY
+            for (side, script) in [
+                (Side::Gx, gx),
+                (Side::PyGx, super::PY_GX_BENCH),
+                (Side::Python, super::PY_BENCH),
+                (Side::Ts, super::TS_BENCH),
+            ] {
+                if let Peer::Runs(w) = row.column(side)
+                    && w != RSS_VERIFY
+                    && w != IMPORT
                 {
                     let quoted = [format!("\"{w}\""), format!("'{w}'")];
-                    assert!(quoted.iter().any(|q| script.contains(q)), "peer: {w}");
+                    assert!(
+                        quoted.iter().any(|q| script.contains(q)),
+                        "{}: {w}",
+                        side.name()
+                    );
                 }
             }
         }
         assert!(super::PY_BENCH.contains("verify-once"));
+        assert!(super::PY_GX_BENCH.contains("verify-once"));
         assert!(super::TS_BENCH.contains("verify-once"));
+        assert!(super::IMPORT_TIME.contains("\"import\""));
     }
 }

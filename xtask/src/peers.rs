@@ -59,6 +59,22 @@ pub(crate) fn install_python(sh: &Shell, dir: &Path, latest: bool) -> Result<Pat
     Ok(python)
 }
 
+/// Creates a venv in `dir/venv-gx`, builds and installs this workspace's Python package
+/// (crates/gx-python, `grantex_gemma` on gx; a release build through maturin) into it,
+/// and returns the venv's `python`.
+pub(crate) fn install_python_gx(sh: &Shell, dir: &Path) -> Result<PathBuf> {
+    let venv = dir.join("venv-gx");
+    cmd!(sh, "python3 -m venv {venv}").run()?;
+    let python = venv.join("bin").join("python");
+    let package = sh.current_dir().join("crates").join("gx-python");
+    eprintln!("bench-peers: building crates/gx-python (release) into a venv");
+    cmd!(sh, "{python} -m pip install --quiet {package}")
+        .env_remove("MATURIN_PEP517_ARGS")
+        .ignore_stdout()
+        .run()?;
+    Ok(python)
+}
+
 /// Creates an npm project in `dir/node`, installs the TypeScript client into it and
 /// returns the project directory (scripts that import the client must live there).
 pub(crate) fn install_node(sh: &Shell, dir: &Path, latest: bool) -> Result<PathBuf> {

@@ -226,7 +226,12 @@ pub(crate) fn append(args: &AuditAppendArgs) -> anyhow::Result<ExitCode> {
             )
         })?;
     }
-    let device = secrets::device(&args.bundle, args.key_file.as_deref(), Some(&args.log))?;
+    let device = secrets::device_opened(
+        &args.bundle,
+        secrets::bundle_key(args.key_file.as_deref())?,
+        Some(&args.log),
+        gx_storage::DeviceOptions::new().with_clock_skew_secs(args.skew),
+    )?;
     let at = args.now.map(UnixTime::from_secs);
     let record = match device.append(&args.action, &args.result, args.metadata.as_deref(), at) {
         Ok(r) => r,

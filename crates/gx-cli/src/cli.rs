@@ -215,6 +215,9 @@ pub(crate) struct AuditAppendArgs {
     /// (the latest time it saw): a time in the past cannot revive an expired grant.
     #[arg(long, value_name = "UNIX")]
     pub(crate) now: Option<u64>,
+    /// Allowed clock skew in seconds on the token's times.
+    #[arg(long, value_name = "S", default_value_t = 30)]
+    pub(crate) skew: u64,
     /// Machine-readable output.
     #[arg(long)]
     pub(crate) json: bool,

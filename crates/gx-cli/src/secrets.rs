@@ -95,7 +95,17 @@ pub(crate) fn device_with(
     key: BundleKey,
     log: Option<&Path>,
 ) -> anyhow::Result<Device> {
-    let mut options = DeviceOptions::new();
+    device_opened(bundle, key, log, DeviceOptions::new())
+}
+
+/// As [`device`], with the session's other options (the clock skew) given.
+pub(crate) fn device_opened(
+    bundle: &Path,
+    key: BundleKey,
+    log: Option<&Path>,
+    options: DeviceOptions<'static>,
+) -> anyhow::Result<Device> {
+    let mut options = options;
     if let Some(log) = log {
         options = options.with_log(log, AuditLogConfig::new(FsyncPolicy::EveryEntry));
     }

@@ -1,9 +1,10 @@
 //! What a bench-peers run measured and how it is shown: the table's rows, the medians
 //! over rounds, the gx/peer ratios, the Markdown table and the `--json` document.
 //!
-//! Every harness (gx, Python, TypeScript) reports per round one median per workload; a
-//! cell of the table is the median of those round medians. A ratio is gx's cell divided
-//! by the peer's, both from the same run: below 1 gx takes less time (or memory).
+//! Every harness (gx, this workspace's Python package "Python-gx", the Python client, the
+//! TypeScript client) reports per round one median per workload; a cell of the table is
+//! the median of those round medians. A ratio is gx's (or Python-gx's) cell divided by
+//! the peer's, both from the same run: below 1 it takes less time (or memory).
 
 use core::fmt::Write as _;
 use std::collections::BTreeMap;
@@ -14,17 +15,20 @@ use serde_json::{Value, json};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Side {
     Gx,
+    /// `grantex_gemma` on gx (crates/gx-python), the Python client's API on gx's core.
+    PyGx,
     Python,
     Ts,
 }
 
 impl Side {
-    pub(crate) const ALL: [Side; 3] = [Side::Gx, Side::Python, Side::Ts];
+    pub(crate) const ALL: [Side; 4] = [Side::Gx, Side::PyGx, Side::Python, Side::Ts];
 
     /// The key in the JSON document and the column title.
     pub(crate) fn name(self) -> &'static str {
         match self {
             Side::Gx => "gx",
+            Side::PyGx => "python_gx",
             Side::Python => "python",
             Side::Ts => "ts",
         }
@@ -33,6 +37,7 @@ impl Side {
     fn title(self) -> &'static str {
         match self {
             Side::Gx => "gx",
+            Side::PyGx => "Python-gx",
             Side::Python => "Python client",
             Side::Ts => "TS client",
         }
@@ -77,12 +82,12 @@ impl Metric {
     }
 }
 
-/// What a peer column of a row holds.
+/// What a column of a row holds.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Peer {
     /// This workload of the peer's harness.
     Runs(&'static str),
-    /// The peer cannot do it; why.
+    /// That side cannot do it; why.
     Na(&'static str),
 }
 
@@ -91,90 +96,124 @@ pub(crate) enum Peer {
 pub(crate) struct Row {
     pub(crate) label: &'static str,
     pub(crate) metric: Metric,
-    pub(crate) gx: &'static str,
+    pub(crate) gx: Peer,
+    pub(crate) py_gx: Peer,
     pub(crate) python: Peer,
     pub(crate) ts: Peer,
 }
 
+impl Row {
+    /// What `side`'s column of this row holds.
+    pub(crate) fn column(&self, side: Side) -> Peer {
+        match side {
+            Side::Gx => self.gx,
+            Side::PyGx => self.py_gx,
+            Side::Python => self.python,
+            Side::Ts => self.ts,
+        }
+    }
+}
+
 /// The workload name of peak-RSS measurements.
 pub(crate) const RSS_VERIFY: &str = "rss_verify";
+/// The workload name of the import-time probe (`bench-peers/import_time.py`).
+pub(crate) const IMPORT: &str = "import";
 
 /// The table, top to bottom. Workload names are those the harnesses print.
 pub(crate) const ROWS: &[Row] = &[
     Row {
         label: "token verify (RS256-2048, same token and snapshot), per call",
         metric: Metric::Cpu,
-        gx: "verify",
+        gx: Peer::Runs("verify"),
+        py_gx: Peer::Runs("verify"),
         python: Peer::Runs("verify"),
         ts: Peer::Runs("verify"),
     },
     Row {
         label: "audit append, no fsync, per entry",
         metric: Metric::Cpu,
-        gx: "append_nofsync",
+        gx: Peer::Runs("append_nofsync"),
+        py_gx: Peer::Runs("append_nofsync"),
         python: Peer::Runs("append_nofsync"),
         ts: Peer::Runs("append_nofsync"),
     },
     Row {
         label: "audit append, default durability, per entry (clients: no fsync)",
         metric: Metric::Wall,
-        gx: "append_default",
+        gx: Peer::Runs("append_default"),
+        py_gx: Peer::Runs("append_default"),
         python: Peer::Runs("append_default"),
         ts: Peer::Runs("append_default"),
     },
     Row {
         label: "audit append, durable, group commit of 64, per entry",
         metric: Metric::Wall,
-        gx: "append_batch64",
+        gx: Peer::Runs("append_batch64"),
+        py_gx: Peer::Na("no batch append in the API"),
         python: Peer::Na("no batch append"),
         ts: Peer::Na("no batch append"),
     },
     Row {
         label: "10k-entry chain: read, parse, hash + links",
         metric: Metric::Cpu,
-        gx: "chain10k_links",
+        gx: Peer::Runs("chain10k_links"),
+        py_gx: Peer::Runs("chain10k_links"),
         python: Peer::Runs("chain10k_links"),
         ts: Peer::Runs("chain10k_links"),
     },
     Row {
         label: "10k-entry chain with signatures, one thread",
         metric: Metric::Cpu,
-        gx: "chain10k_sig",
+        gx: Peer::Runs("chain10k_sig"),
+        py_gx: Peer::Runs("chain10k_sig"),
         python: Peer::Runs("chain10k_sig"),
         ts: Peer::Runs("chain10k_sig"),
     },
     Row {
         label: "10k-entry chain with signatures, gx on 2 threads",
         metric: Metric::Wall,
-        gx: "chain10k_sig_parallel",
+        gx: Peer::Runs("chain10k_sig_parallel"),
+        py_gx: Peer::Runs("chain10k_sig"),
         python: Peer::Runs("chain10k_sig"),
         ts: Peer::Runs("chain10k_sig"),
     },
     Row {
         label: "10k-entry chain in the Python client's format, with signatures",
         metric: Metric::Cpu,
-        gx: "chain10k_sig_pyformat",
+        gx: Peer::Runs("chain10k_sig_pyformat"),
+        py_gx: Peer::Runs("chain10k_sig_pyformat"),
         python: Peer::Runs("chain10k_sig"),
         ts: Peer::Na("reads only the wire format"),
     },
     Row {
         label: "bundle store, raw key",
         metric: Metric::Wall,
-        gx: "bundle_store",
+        gx: Peer::Runs("bundle_store"),
+        py_gx: Peer::Runs("bundle_store"),
         python: Peer::Runs("bundle_store"),
         ts: Peer::Runs("bundle_store"),
     },
     Row {
         label: "bundle load, raw key",
         metric: Metric::Cpu,
-        gx: "bundle_load",
+        gx: Peer::Runs("bundle_load"),
+        py_gx: Peer::Runs("bundle_load"),
         python: Peer::Runs("bundle_load"),
         ts: Peer::Runs("bundle_load"),
     },
     Row {
+        label: "`import grantex_gemma` in a fresh process",
+        metric: Metric::Wall,
+        gx: Peer::Na("a binary: nothing to import"),
+        py_gx: Peer::Runs(IMPORT),
+        python: Peer::Runs(IMPORT),
+        ts: Peer::Na("not measured"),
+    },
+    Row {
         label: "verify-only process (`gx token verify` / minimal client script)",
         metric: Metric::Rss,
-        gx: RSS_VERIFY,
+        gx: Peer::Runs(RSS_VERIFY),
+        py_gx: Peer::Runs(RSS_VERIFY),
         python: Peer::Runs(RSS_VERIFY),
         ts: Peer::Runs(RSS_VERIFY),
     },
@@ -268,10 +307,9 @@ enum Cell<'a> {
 }
 
 fn cell<'a>(results: &'a Results, side: Side, row: &Row) -> Cell<'a> {
-    let workload = match (side, row.python, row.ts) {
-        (Side::Gx, _, _) => row.gx,
-        (Side::Python, Peer::Runs(w), _) | (Side::Ts, _, Peer::Runs(w)) => w,
-        (Side::Python, Peer::Na(why), _) | (Side::Ts, _, Peer::Na(why)) => return Cell::Na(why),
+    let workload = match row.column(side) {
+        Peer::Runs(w) => w,
+        Peer::Na(why) => return Cell::Na(why),
     };
     match results.values(side, workload, row.metric) {
         Some(v) => Cell::Value(median(v), v),
@@ -280,12 +318,18 @@ fn cell<'a>(results: &'a Results, side: Side, row: &Row) -> Cell<'a> {
 }
 
 fn workload_of(row: &Row, side: Side) -> Option<&'static str> {
-    match (side, row.python, row.ts) {
-        (Side::Gx, _, _) => Some(row.gx),
-        (Side::Python, Peer::Runs(w), _) | (Side::Ts, _, Peer::Runs(w)) => Some(w),
-        _ => None,
+    match row.column(side) {
+        Peer::Runs(w) => Some(w),
+        Peer::Na(_) => None,
     }
 }
+
+/// The ratio columns: (numerator side, denominator side), left to right.
+const RATIOS: [(Side, Side); 3] = [
+    (Side::Gx, Side::Python),
+    (Side::Gx, Side::Ts),
+    (Side::PyGx, Side::Python),
+];
 
 /// Three significant digits.
 fn sig3(x: f64) -> String {
@@ -327,7 +371,7 @@ pub(crate) fn markdown(results: &Results, info: &RunInfo) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "bench-peers {} · {} rounds interleaved (gx, Python, TS) · {} CPUs · load {} → {} · {} · {}\n",
+        "bench-peers {} · {} rounds interleaved (gx, Python-gx, Python, TS) · {} CPUs · load {} → {} · {} · {}\n",
         info.date,
         info.rounds,
         info.cpus,
@@ -337,11 +381,10 @@ pub(crate) fn markdown(results: &Results, info: &RunInfo) -> String {
         info.ts_client
     );
     out.push_str(
-        "| workload | metric | gx | Python client | TS client | gx/Python | gx/TS |\n\
-         |---|---|---|---|---|---|---|\n",
+        "| workload | metric | gx | Python-gx | Python client | TS client | gx/Python | gx/TS | Python-gx/Python |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     for row in ROWS {
-        let gx = cell(results, Side::Gx, row);
         let mut cols = vec![row.label.to_owned(), row.metric.title().to_owned()];
         for side in Side::ALL {
             cols.push(match cell(results, side, row) {
@@ -350,9 +393,9 @@ pub(crate) fn markdown(results: &Results, info: &RunInfo) -> String {
                 Cell::Missing => "missing".to_owned(),
             });
         }
-        for side in [Side::Python, Side::Ts] {
-            cols.push(match (&gx, cell(results, side, row)) {
-                (Cell::Value(g, _), Cell::Value(p, _)) => format_ratio(*g, p),
+        for (num, den) in RATIOS {
+            cols.push(match (cell(results, num, row), cell(results, den, row)) {
+                (Cell::Value(g, _), Cell::Value(p, _)) => format_ratio(g, p),
                 _ => "–".to_owned(),
             });
         }
@@ -401,10 +444,9 @@ pub(crate) fn json(results: &Results, info: &RunInfo) -> Value {
                     Cell::Missing => json!({ "missing": true }),
                 };
             }
-            let gx = cell(results, Side::Gx, row);
-            for side in [Side::Python, Side::Ts] {
-                let key = format!("gx_over_{}", side.name());
-                obj[key] = match (&gx, cell(results, side, row)) {
+            for (num, den) in RATIOS {
+                let key = format!("{}_over_{}", num.name(), den.name());
+                obj[key] = match (cell(results, num, row), cell(results, den, row)) {
                     (Cell::Value(g, _), Cell::Value(p, _)) if p > 0.0 => json!(g / p),
                     _ => Value::Null,
                 };
@@ -417,7 +459,7 @@ pub(crate) fn json(results: &Results, info: &RunInfo) -> Value {
         "rounds": info.rounds,
         "cpus": info.cpus,
         "load_average_1m": { "start": info.load.0, "end": info.load.1 },
-        "clients": { "python": info.python_client, "ts": info.ts_client },
+        "clients": { "python": info.python_client, "ts": info.ts_client, "python_gx": "crates/gx-python (release)" },
         "rows": rows,
     })
 }

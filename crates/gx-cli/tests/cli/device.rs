@@ -117,40 +117,65 @@ fn a_revocation_learned_by_sync_refuses_every_later_append() {
     assert_eq!(status["revoked"], true);
 }
 
-/// The time floor bounds `--now`: once the device saw a time past the grant's expiry, a
-/// `--now` in the past (the token's `iat`) no longer revives it (it used to append, stamped
-/// with the system clock), and neither does the system clock.
+/// The time floor bounds `--now`: once the device's clock read a time past the grant's
+/// expiry (a refused append), a `--now` in the past (the token's `iat`) no longer revives
+/// it; it used to append, stamped with the system clock, past the grant's `exp`.
 #[test]
 fn now_in_the_past_cannot_revive_an_expired_grant() {
     let c = Cloud::start();
-    let created = c.create_bundle("b.gx", "1h");
+    let created = c.create_bundle("b.gx", "2s");
     let expires = gx_core::UnixTime::parse_iso(created["offlineExpiresAt"].as_str().expect("exp"))
         .expect("iso")
         .as_secs();
-    let iat = expires - 3600;
-    // A time inside the window works and is the entry's timestamp.
-    let (code, _) = c.append("b.gx", "audit.jsonl", Some(iat + 60));
-    assert_eq!(code, 0);
-    // After the expiry (and the 30 s of skew): refused.
-    let (code, v) = c.append("b.gx", "audit.jsonl", Some(expires + 120));
-    assert_eq!(code, 1, "{v}");
-    // Back to the token's iat, or the system clock: still refused, nothing written.
-    let (code, v) = c.append("b.gx", "audit.jsonl", Some(iat));
-    assert_eq!(code, 1, "{v}");
-    let code_text = v["error"]["code"].as_str().expect("code");
-    assert!(code_text.ends_with("EXPIRED"), "{v}");
-    assert_eq!(c.append("b.gx", "audit.jsonl", None).0, 1);
+    let iat = expires - 2;
+    let append = |now: Option<u64>| {
+        let now_text = now.map(|n| n.to_string());
+        let mut args = vec![
+            "audit",
+            "append",
+            "--bundle",
+            "b.gx",
+            "--log",
+            "audit.jsonl",
+            "--action",
+            "tool:read_contacts",
+            "--result",
+            "success",
+            "--skew",
+            "0",
+            "--json",
+        ];
+        if let Some(n) = &now_text {
+            args.extend(["--now", n.as_str()]);
+        }
+        let out = c.cmd(&args).output().expect("run gx");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.code(), v)
+    };
+    // Inside the window an explicit time works and is the entry's timestamp.
+    assert_eq!(append(Some(iat)).0, Some(0));
+    // Wait out the 2 s window (bounded: at most 3 s), then the clock says expired.
+    while gx_core::UnixTime::now().as_secs() <= expires {
+        std::thread::sleep(core::time::Duration::from_millis(100));
+    }
+    let (code, v) = append(None);
+    assert_eq!(code, Some(1), "{v}");
+    // Back to the token's iat: still refused, nothing written.
+    let (code, v) = append(Some(iat));
+    assert_eq!(code, Some(1), "{v}");
+    assert!(
+        v["error"]["code"]
+            .as_str()
+            .is_some_and(|c| c.ends_with("EXPIRED")),
+        "{v}"
+    );
     let lines = log_lines(&c.path("audit.jsonl"));
     assert_eq!(lines.len(), 1);
     let entry: Value = serde_json::from_str(&lines[&1]).expect("json");
     let stamped = gx_core::UnixTime::parse_iso(entry["timestamp"].as_str().expect("ts"))
         .expect("iso")
         .as_secs();
-    assert_eq!(
-        stamped,
-        iat + 60,
-        "stamped with the checked time, not the clock"
-    );
+    assert_eq!(stamped, iat, "stamped with the checked time, not the clock");
 }
 
 /// `gx audit hash` parses with gx-core, like the log and the server: a lone surrogate in
@@ -218,4 +243,49 @@ fn concurrent_writer_processes_lose_nothing() {
         0,
     );
     assert_eq!(v["entries"], 100);
+}
+
+/// One owner of the offline state: what the agent's guard learned (through the library),
+/// `gx audit append` enforces, and the entries of both verify as one chain. The guard
+/// used to keep revocation in memory, so the CLI appended on.
+#[test]
+fn what_the_guard_learns_every_gx_command_enforces() {
+    use std::sync::Arc;
+
+    use gx_agent::{Device, DeviceOptions, Guard};
+    use gx_storage::{AuditLogConfig, BundleKey, FsyncPolicy};
+
+    let c = Cloud::start();
+    c.create_bundle("b.gx", "1h");
+    assert_eq!(c.append("b.gx", "audit.jsonl", None).0, 0);
+    {
+        let options = DeviceOptions::new().with_log(
+            c.path("audit.jsonl"),
+            AuditLogConfig::new(FsyncPolicy::EveryEntry),
+        );
+        let key = BundleKey::from_hex(super::cloud::BUNDLE_KEY).expect("key");
+        let device = Arc::new(Device::open(c.path("b.gx"), key, options).expect("device"));
+        let guard = Guard::new(device);
+        guard
+            .run("tool:read_contacts", "read:contacts", None, || {
+                Ok::<_, String>(())
+            })
+            .expect("allowed");
+        guard.mark_revoked(None).expect("marker");
+    }
+    let (code, v) = c.append("b.gx", "audit.jsonl", None);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["error"]["code"], "BUNDLE_REVOKED");
+    let v = json_of(
+        c.cmd(&[
+            "audit",
+            "verify",
+            "audit.jsonl",
+            "--bundle",
+            "b.gx",
+            "--json",
+        ]),
+        0,
+    );
+    assert_eq!(v["entries"], 2);
 }

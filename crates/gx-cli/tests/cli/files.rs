@@ -4,22 +4,11 @@
 //! never acknowledge the same seq twice.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
+use super::server::{ServerProcess, start_server};
 use super::util::{Gx, arg, json_of, run};
-
-/// A `gx server run` child, killed when dropped.
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A sandbox with a running server and a bundle `b.gx`; returns the server (keep it
 /// alive), and the environment every `gx` call needs.
@@ -36,28 +25,7 @@ fn with_bundle(gx: &Gx) -> (ServerProcess, Vec<(&'static str, String)>) {
         ]),
         0,
     );
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("gx"))
-        .current_dir(gx.path(""))
-        .args([
-            "server",
-            "run",
-            "--db",
-            "server.db",
-            "--listen",
-            "127.0.0.1:0",
-            "--self-signed",
-            "ca.pem",
-            "--no-rate-limits",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn gx server run");
-    let stdout = child.stdout.take().expect("stdout");
-    let server = ServerProcess(child);
-    let mut url = String::new();
-    BufReader::new(stdout).read_line(&mut url).expect("url");
+    let (server, url) = start_server(gx);
     let env = vec![
         (
             "GX_API_KEY",
@@ -70,7 +38,7 @@ fn with_bundle(gx: &Gx) -> (ServerProcess, Vec<(&'static str, String)>) {
         "bundle",
         "create",
         "--server",
-        url.trim(),
+        &url,
         "--ca-cert",
         arg(&ca),
         "--agent",
@@ -224,4 +192,74 @@ fn appends_through_a_symlink_and_a_hard_link_at_once_never_share_a_seq() {
     verify.envs(env.iter().map(|(k, v)| (*k, v)));
     let v = json_of(verify, 0);
     assert_eq!(v["entries"], 13);
+}
+
+/// `gx sync` against a server that accepts the connection and never answers: while it
+/// waits, `gx audit append` processes on the same log go on (the sync holds the log's lock
+/// only to read its position and to store the cursor, never across the exchange).
+#[test]
+fn appends_go_on_while_gx_sync_waits_on_a_server_that_never_answers() {
+    use core::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let gx = Gx::new();
+    let (_server, env) = with_bundle(&gx);
+    for _ in 0..2 {
+        run(append_cmd(&gx, &env, "a.jsonl"), 0);
+    }
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (accepted_tx, accepted) = std::sync::mpsc::channel();
+    let silent = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming() {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                held.push(stream);
+                let _ = accepted_tx.send(());
+            }
+        })
+    };
+
+    let url = format!("http://127.0.0.1:{port}");
+    let mut sync = std::process::Command::new(assert_cmd::cargo::cargo_bin("gx"));
+    sync.current_dir(gx.path(""))
+        .env_remove("RUST_LOG")
+        .envs(env.iter().map(|(k, v)| (*k, v)))
+        .args([
+            "sync", "--bundle", "b.gx", "--log", "a.jsonl", "--server", &url,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut sync = sync.spawn().unwrap();
+    // The sync's request is on the wire.
+    accepted
+        .recv_timeout(core::time::Duration::from_secs(60))
+        .expect("gx sync connected");
+
+    let mut seqs = Vec::new();
+    for _ in 0..3 {
+        let out = append_cmd(&gx, &env, "a.jsonl").output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        seqs.push(v["seq"].as_u64().unwrap());
+    }
+    // All three went through while the sync was still waiting.
+    assert!(sync.try_wait().unwrap().is_none(), "gx sync ended early");
+    assert_eq!(seqs, [3, 4, 5]);
+
+    let _ = sync.kill();
+    let _ = sync.wait();
+    stop.store(true, Ordering::SeqCst);
+    let _ = std::net::TcpStream::connect(("127.0.0.1", port));
+    silent.join().unwrap();
 }

@@ -314,10 +314,12 @@ impl<'m, P: CryptoProvider + Default> DeviceSession<'m, P> {
     }
 
     /// The time to act at: `explicit` (an operator's `--now`) or a clock reading, never
-    /// earlier than the floor, the last entry or the bundle's `checkpointAt`. Every
-    /// reading, explicit ones too, raises the floor (in memory; it is stored at a
-    /// refusal, a refresh and when the session closes): a time once seen is never
-    /// undone, so a later reading in the past cannot revive a grant.
+    /// earlier than the floor, the last entry or the bundle's `checkpointAt`. A clock
+    /// reading raises the floor (in memory; it is stored at a refusal, a refresh and
+    /// when the session closes): a time once seen is never undone, so a later reading
+    /// in the past cannot revive a grant. An explicit time is bounded by the floor but
+    /// does not raise it (an operator asking "what if" must not expire the bundle); an
+    /// entry written at it does, through the log.
     pub fn now(&self, explicit: Option<UnixTime>) -> UnixTime {
         let reading = explicit.unwrap_or_else(|| self.clock.now());
         let checkpoint = lock(&self.current).bundle.checkpoint_at();
@@ -328,7 +330,9 @@ impl<'m, P: CryptoProvider + Default> DeviceSession<'m, P> {
         let mut floor = lock(&self.floor);
         floor.raise(checkpoint.max(last));
         let at = reading.max(floor.floor());
-        floor.raise(at);
+        if explicit.is_none() {
+            floor.raise(at);
+        }
         at
     }
 

@@ -167,11 +167,7 @@ impl<R: Read> Lines<R> {
         buf.clear();
         self.line_start = self.offset;
         loop {
-            let available = match self.reader.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
+            let available = fill(&mut self.reader)?;
             if available.is_empty() {
                 if buf.is_empty() {
                     return Ok(Bounded::Line(Line::End));
@@ -207,11 +203,7 @@ impl<R: Read> Lines<R> {
         let mut bytes = 0u64;
         let mut all_nul = true;
         loop {
-            let available = match self.reader.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
+            let available = fill(&mut self.reader)?;
             if available.is_empty() {
                 return Ok((bytes, all_nul));
             }
@@ -231,6 +223,18 @@ impl<R: Read> Lines<R> {
     /// 1-based number of the line last returned.
     pub(crate) fn line_no(&self) -> u64 {
         self.line_no
+    }
+}
+
+/// The reader's buffered bytes, refilled if empty (empty at the end of the file); an
+/// interrupted read is retried.
+fn fill<R: Read>(reader: &mut BufReader<R>) -> io::Result<&[u8]> {
+    loop {
+        match reader.fill_buf() {
+            Ok(_) => return Ok(reader.buffer()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -297,11 +301,13 @@ pub(crate) fn scan(path: &Path, file: &File) -> Result<Scan, LogError> {
                 return Ok(out);
             }
             Bounded::TooLong => {
-                let head_nul = buf.iter().all(|b| *b == 0);
+                if !buf.iter().all(|b| *b == 0) {
+                    return Err(corrupt("LINE_TOO_LONG"));
+                }
                 let (rest, rest_nul) = lines
                     .skip_rest()
                     .map_err(|e| LogError::io("read", path, e))?;
-                if !(head_nul && rest_nul) {
+                if !rest_nul {
                     return Err(corrupt("LINE_TOO_LONG"));
                 }
                 out.torn_bytes = buf.len() as u64 + rest;

@@ -158,3 +158,23 @@ async fn an_unlocked_sync_uploads_everything_and_moves_the_cursor() {
         "CURSOR_AHEAD"
     );
 }
+
+/// The log refuses entries longer than `MAX_ENTRY_BYTES`, so the sync's batch must take
+/// one of that size on its own, with a bundle id and a device id around it.
+#[test]
+fn the_largest_entry_the_log_accepts_fits_a_batch_of_its_own() {
+    let metadata = format!(
+        "{{\"blob\":\"{}\"}}",
+        "x".repeat(gx_storage::MAX_ENTRY_BYTES - 400)
+    );
+    let line =
+        format!("{{\"seq\":1,\"timestamp\":\"2026-11-27T10:00:00.000Z\",\"metadata\":{metadata}}}");
+    let line = &line[..line.len().min(gx_storage::MAX_ENTRY_BYTES)];
+    assert!(line.len() > gx_storage::MAX_ENTRY_BYTES - 400);
+    let mut batch = gx_sync::SyncBatch::new(
+        "bundle_01JDEVICEFILESXXXXXXXXXXXXX",
+        Some(&"d".repeat(1024)),
+        1000,
+    );
+    assert_eq!(batch.push_line(1, line), Ok(()));
+}

@@ -24,6 +24,10 @@ fn results() -> Results {
             sample("verify", 300_000.0 * scale, 150_000.0 * scale, None),
         );
         r.add(
+            Side::PyGx,
+            sample("verify", 50_000.0 * scale, 15_000.0 * scale, None),
+        );
+        r.add(
             Side::Ts,
             sample("verify", 200_000.0, 60_000.0 + i as f64, None),
         );
@@ -72,7 +76,7 @@ fn table_has_every_row_with_medians_ratios_and_na() {
     let md = markdown(&results(), &info());
     assert!(md.starts_with("bench-peers 2026-11-27T09:00:00Z · 3 rounds"));
     assert!(
-        md.contains("| workload | metric | gx | Python client | TS client | gx/Python | gx/TS |")
+        md.contains("| workload | metric | gx | Python-gx | Python client | TS client | gx/Python | gx/TS | Python-gx/Python |")
     );
     // verify: CPU medians 60 µs (gx), 300 µs (py), 60.001 µs (ts).
     let verify = md
@@ -82,16 +86,18 @@ fn table_has_every_row_with_medians_ratios_and_na() {
     assert_eq!(
         verify,
         "| token verify (RS256-2048, same token and snapshot), per call | CPU | 60.0 µs \
-         | 300 µs | 60.0 µs | 0.20 (5.00× less) | 1.00 (1.00× less) |"
+         | 30.0 µs | 300 µs | 60.0 µs | 0.20 (5.00× less) | 1.00 (1.00× less) | 0.10 (10.0× less) |"
     );
     let batch = md
         .lines()
         .find(|l| l.contains("group commit of 64"))
         .unwrap();
-    assert!(batch.contains("| missing | n/a: no batch append | n/a: no batch append | – | – |"));
+    assert!(batch.contains(
+        "| missing | n/a: no batch append in the API | n/a: no batch append | n/a: no batch append | – | – | – |"
+    ));
     let rss = md.lines().find(|l| l.contains("verify-only")).unwrap();
     assert!(
-        rss.contains("| peak RSS | 8.00 MiB | missing | missing |"),
+        rss.contains("| peak RSS | 8.00 MiB | missing | missing | missing |"),
         "{rss}"
     );
     // One line per row plus the header and the separator.
@@ -123,6 +129,13 @@ fn json_document_shape() {
     assert_eq!(verify["gx"]["harness_workload"], "verify");
     assert_eq!(verify["python"]["median"], 300_000.0);
     assert_eq!(verify["gx_over_python"], 0.2);
+    assert_eq!(verify["python_gx"]["median"], 30_000.0);
+    assert_eq!(verify["python_gx_over_python"], 0.1);
+    let import = rows
+        .iter()
+        .find(|r| r["workload"].as_str().unwrap().contains("import"))
+        .unwrap();
+    assert_eq!(import["gx"]["na"], "a binary: nothing to import");
     let batch = rows
         .iter()
         .find(|r| r["workload"].as_str().unwrap().contains("group commit"))
