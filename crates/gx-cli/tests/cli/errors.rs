@@ -216,7 +216,8 @@ fn server_errors_point_at_what_to_fix() {
     );
 
     // A bundle this server never issued (another server's file): 404 names the bundle.
-    let other = fixture("peer/py_bundle.enc");
+    // A copy: opening a bundle writes its time floor beside it.
+    let other = online.gx.copy_fixture("peer/py_bundle.enc");
     let key = fixture("peer/bundle_key.hex");
     let (text, json) = both(
         vec![
