@@ -13,6 +13,7 @@ mod cli {
     mod lifecycle;
     mod online;
     mod server;
+    mod server_keys;
     mod token;
     mod util;
 }
