@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use gx_server::cli::{KeyCommand, ServerCommand};
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 ok, 1 the thing checked is invalid (token, chain, revoked bundle),
@@ -42,15 +43,17 @@ impl Cli {
                 BundleCmd::Revoke(a) => a.json,
             },
             Command::Sync(a) => a.json,
-            Command::Server {
-                cmd: ServerCmd::Init(a),
-            } => a.json,
-            Command::Server {
-                cmd: ServerCmd::Run(_),
-            }
-            | Command::Demo(_)
-            | Command::Completions(_)
-            | Command::Man(_) => false,
+            Command::Server { cmd } => match cmd {
+                ServerCommand::Init(a) => a.json,
+                ServerCommand::Key {
+                    cmd: KeyCommand::Create(a),
+                } => a.json,
+                ServerCommand::Key {
+                    cmd: KeyCommand::List(a),
+                } => a.json,
+                _ => false,
+            },
+            Command::Demo(_) | Command::Completions(_) | Command::Man(_) => false,
         }
     }
 }
@@ -78,7 +81,7 @@ pub(crate) enum Command {
     /// (the same flags as the `gx-server` binary).
     Server {
         #[command(subcommand)]
-        cmd: gx_server::cli::ServerCommand,
+        cmd: ServerCommand,
     },
     /// Run the whole story end to end against an in-process server.
     Demo(DemoArgs),
