@@ -10,12 +10,13 @@ use gx_core::SignedAuditEntry;
 use gx_core::UnixTime;
 use gx_core::audit::legacy::LegacyPyEntry;
 use gx_core::audit::{AuditVerifyingKey, EntryError, Field};
-use gx_storage::{KeySpan, LogFormat, verify_log_as, verify_log_keys};
+use gx_storage::{KeySpan, LogFormat, verify_log_keys_with_progress, verify_log_with_progress};
 use serde_json::json;
 
 use crate::cli::{AuditAppendArgs, AuditHashArgs, AuditVerifyArgs, FormatArg};
 use crate::failure::{fail, report_invalid};
-use crate::{output, secrets, token};
+use crate::progress::Unit;
+use crate::{output, progress, secrets, token};
 
 /// Guesses a log's format from its first non-empty line: the Python client writes
 /// snake_case `prev_hash`.
@@ -96,11 +97,17 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> anyhow::Result<ExitCode> {
             "check the path",
         ));
     }
-    let spinner = output::spinner("verifying");
+    let bar = progress::bar(0, Unit::Bytes, "verifying");
+    let mut on_bytes = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
     let report = match (format, spans.first()) {
         // The Python client's format knows one key.
-        (LogFormat::LegacyPython, Some(first)) => verify_log_as(&args.log, first.key(), format),
-        _ => verify_log_keys(&args.log, &spans),
+        (LogFormat::LegacyPython, Some(first)) => {
+            verify_log_with_progress(&args.log, first.key(), format, &mut on_bytes)
+        }
+        _ => verify_log_keys_with_progress(&args.log, &spans, &mut on_bytes),
     }
     .map_err(|e| {
         fail(
@@ -109,7 +116,7 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> anyhow::Result<ExitCode> {
             "check the path and permissions",
         )
     })?;
-    spinner.finish_and_clear();
+    bar.finish_and_clear();
     let broken = report.first_break();
     if args.json {
         let broken = broken.map(|b| json!({"index": b.index, "seq": b.seq, "code": b.code.code()}));
@@ -119,6 +126,13 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> anyhow::Result<ExitCode> {
             "format": format_name(format),
             "broken": broken,
         }))?;
+    } else if broken.is_none() {
+        output::line(&format!(
+            "{}: {} entries, hash chain and signatures intact ({} format)",
+            args.log.display(),
+            report.entries(),
+            format_name(format)
+        ))?;
     } else if let Some(b) = broken {
         report_invalid(
             b.code.code(),

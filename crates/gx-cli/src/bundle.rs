@@ -4,15 +4,17 @@ use std::process::ExitCode;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use gx_core::UnixTime;
-use gx_storage::BundleFile;
+use gx_storage::{AuditLogConfig, BundleFile, FsyncPolicy, SyncLog};
 use gx_sync::{CreateBundleRequest, SyncOptions};
 use serde_json::{Value, json};
 
 use crate::cli::{
     BundleCreateArgs, BundleInspectArgs, BundleRefreshArgs, BundleRevokeArgs, BundleStatusArgs,
 };
-use crate::failure::{fail, report_invalid};
-use crate::{output, secrets};
+use crate::failure::{Call, fail, report_invalid};
+use crate::human::{self, Revocation};
+use crate::progress::Steps;
+use crate::{failure, output, secrets};
 
 fn iso(t: UnixTime) -> String {
     t.to_iso_bytes()
@@ -59,6 +61,21 @@ pub(crate) fn summary(device: &secrets::Device) -> Value {
     })
 }
 
+/// How many entries of the log at `path` the server has not confirmed, read without
+/// taking the writer's lock for long (`--log` of `status`).
+fn unsynced(path: &std::path::Path) -> anyhow::Result<u64> {
+    let log = SyncLog::open(path, AuditLogConfig::new(FsyncPolicy::EveryEntry))
+        .and_then(|log| log.position())
+        .map_err(|e| {
+            fail(
+                e.code(),
+                format!("cannot read the log {}: {e}", path.display()),
+                "check the path",
+            )
+        })?;
+    Ok(log.1.saturating_sub(log.0))
+}
+
 pub(crate) fn create(args: &BundleCreateArgs) -> anyhow::Result<ExitCode> {
     let key = secrets::bundle_key(args.key_file.as_deref())?;
     let client = secrets::client(&args.server, args.ca_cert.as_deref())?;
@@ -67,10 +84,11 @@ pub(crate) fn create(args: &BundleCreateArgs) -> anyhow::Result<ExitCode> {
     let bundle = secrets::runtime()?
         .block_on(client.create_bundle(&request))
         .map_err(|e| {
-            fail(
-                e.code(),
-                format!("the server refused the bundle: {e}"),
-                "check the agent id, its registered scopes and GX_API_KEY",
+            failure::client_error(
+                &e,
+                &args.server,
+                "the bundle request",
+                Call::CreateBundle { agent: &args.agent },
             )
         })?;
     BundleFile::new(&args.out)
@@ -88,6 +106,16 @@ pub(crate) fn create(args: &BundleCreateArgs) -> anyhow::Result<ExitCode> {
             "out": args.out.display().to_string(),
             "offlineExpiresAt": iso(bundle.offline_expires_at()),
         }))?;
+    } else {
+        output::line(&format!(
+            "stored {} in {}; usable offline until {}",
+            bundle.bundle_id(),
+            args.out.display(),
+            human::when(
+                UnixTime::now().as_secs(),
+                bundle.offline_expires_at().as_secs()
+            )
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -98,7 +126,16 @@ pub(crate) fn inspect(args: &BundleInspectArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         output::json(&s)?;
     } else {
-        output::line(&serde_json::to_string_pretty(&s)?)?;
+        let revocation = if device.is_revoked() {
+            Revocation::Revoked
+        } else {
+            Revocation::NotKnown
+        };
+        output::line(&human::bundle_summary(
+            &s,
+            revocation,
+            device.now(None).as_secs(),
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -108,16 +145,28 @@ pub(crate) fn refresh(args: &BundleRefreshArgs) -> anyhow::Result<ExitCode> {
     let bundle = device.bundle();
     let base = secrets::base_url(&bundle, &args.remote)?;
     let client = secrets::client(&base, args.remote.ca_cert.as_deref())?;
-    let outcome = secrets::runtime()?
-        .block_on(client.refresh_device(&device, &SyncOptions::default()))
+    let log = device
+        .log()
+        .map_err(|e| secrets::device_failure(&e, "opening the log"))?;
+    let mut steps = Steps::new(2);
+    steps.next(&format!(
+        "syncing {} entries signed with the current audit key",
+        log.unsynced_entries()
+    ));
+    let runtime = secrets::runtime()?;
+    // The refresh syncs the backlog itself; syncing first lets the steps say which part of
+    // the work is under way.
+    let options = SyncOptions::default();
+    runtime
+        .block_on(client.sync(log, bundle.bundle_id(), &options, |_| {}))
+        .map_err(|e| failure::sync_error(&e, &base, bundle.bundle_id()))?;
+    steps.next("asking the server for a fresh bundle (new token and audit key)");
+    let outcome = runtime
+        .block_on(client.refresh_device(&device, &options))
         .map_err(|e| {
-            let hint = if device.refresh_pending() {
-                "appends are refused until a refresh completes: run `gx bundle refresh` again"
-            } else {
-                "run `gx bundle status` to see whether the bundle is still usable"
-            };
-            fail(e.code().to_owned(), format!("refresh failed: {e}"), hint)
+            failure::refresh_error(&e, &base, bundle.bundle_id(), device.refresh_pending())
         })?;
+    steps.finish();
     if args.json {
         output::json(&json!({
             "bundleId": outcome.bundle.bundle_id(),
@@ -125,6 +174,16 @@ pub(crate) fn refresh(args: &BundleRefreshArgs) -> anyhow::Result<ExitCode> {
             "offlineExpiresAt": iso(outcome.bundle.offline_expires_at()),
             "auditKeys": outcome.bundle.key_history().len(),
         }))?;
+    } else {
+        output::line(&format!(
+            "refreshed {} (new token and audit key) in {}; usable offline until {}",
+            outcome.bundle.bundle_id(),
+            args.file.display(),
+            human::when(
+                UnixTime::now().as_secs(),
+                outcome.bundle.offline_expires_at().as_secs()
+            )
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -150,10 +209,13 @@ pub(crate) fn status(args: &BundleStatusArgs) -> anyhow::Result<ExitCode> {
         let status = secrets::runtime()?
             .block_on(client.revocation_status(bundle.bundle_id()))
             .map_err(|e| {
-                fail(
-                    e.code(),
-                    format!("cannot read the revocation status: {e}"),
-                    "retry when online, or pass --offline",
+                failure::client_error(
+                    &e,
+                    &base,
+                    "the revocation status request",
+                    Call::Bundle {
+                        id: bundle.bundle_id(),
+                    },
                 )
             })?;
         if status.is_revoked() && !revoked {
@@ -167,18 +229,29 @@ pub(crate) fn status(args: &BundleStatusArgs) -> anyhow::Result<ExitCode> {
     let expired = bundle.is_expired(now);
     let pending = device.refresh_pending();
     let usable = !revoked && !expired && !pending;
+    let mut doc = json!({
+        "bundleId": bundle.bundle_id(),
+        "usable": usable,
+        "revoked": revoked,
+        "expired": expired,
+        "refreshPending": pending,
+        "shouldRefresh": bundle.should_refresh(now),
+        "offlineExpiresAt": iso(bundle.offline_expires_at()),
+        "server": server,
+    });
+    if let Some(log) = &args.log {
+        doc["unsyncedEntries"] = json!(unsynced(log)?);
+    }
     if args.json {
-        output::json(&json!({
-            "bundleId": bundle.bundle_id(),
-            "usable": usable,
-            "revoked": revoked,
-            "expired": expired,
-            "refreshPending": pending,
-            "shouldRefresh": bundle.should_refresh(now),
-            "offlineExpiresAt": iso(bundle.offline_expires_at()),
-            "server": server,
-        }))?;
-    } else if revoked {
+        output::json(&doc)?;
+        return Ok(if usable {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    output::line(&human::status_line(&doc, now.as_secs()))?;
+    if revoked {
         report_invalid(
             "BUNDLE_REVOKED",
             &format!("{} was revoked", bundle.bundle_id()),
@@ -212,10 +285,13 @@ pub(crate) fn revoke(args: &BundleRevokeArgs) -> anyhow::Result<ExitCode> {
     let outcome = secrets::runtime()?
         .block_on(client.revoke_bundle(bundle.bundle_id(), args.revoke_grant))
         .map_err(|e| {
-            fail(
-                e.code(),
-                format!("revoke failed: {e}"),
-                "check GX_API_KEY and the server",
+            failure::client_error(
+                &e,
+                &base,
+                "the revocation",
+                Call::Bundle {
+                    id: bundle.bundle_id(),
+                },
             )
         })?;
     device
@@ -231,6 +307,16 @@ pub(crate) fn revoke(args: &BundleRevokeArgs) -> anyhow::Result<ExitCode> {
         output::json(
             &json!({"bundleId": outcome.bundle_id, "status": outcome.status, "revokedAt": outcome.revoked_at}),
         )?;
+    } else {
+        output::line(&format!(
+            "revoked {} on the server{}; this device refuses it from now on",
+            outcome.bundle_id,
+            if args.revoke_grant {
+                " (and its grant)"
+            } else {
+                ""
+            }
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use gx_server::cli::{KeyCommand, ServerCommand};
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 ok, 1 the thing checked is invalid (token, chain, revoked bundle),
@@ -14,8 +15,47 @@ GX_BUNDLE_KEY (64 hex characters, or a passphrase), the API key from GX_API_KEY.
 #[derive(Debug, Parser)]
 #[command(name = "gx", version, after_help = AFTER_HELP)]
 pub(crate) struct Cli {
+    /// No progress bars and no retry notices on stderr (they are drawn only on a terminal
+    /// anyway); errors are still reported.
+    #[arg(long, short, global = true)]
+    pub(crate) quiet: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+impl Cli {
+    /// Whether the command was given `--json`: every outcome, errors included, is JSON.
+    pub(crate) fn json(&self) -> bool {
+        match &self.command {
+            Command::Token {
+                cmd: TokenCmd::Verify(a),
+            } => a.json,
+            Command::Audit { cmd } => match cmd {
+                AuditCmd::Verify(a) => a.json,
+                AuditCmd::Append(a) => a.json,
+                AuditCmd::Hash(_) => false,
+            },
+            Command::Bundle { cmd } => match cmd {
+                BundleCmd::Create(a) => a.json,
+                BundleCmd::Inspect(a) => a.json,
+                BundleCmd::Refresh(a) => a.json,
+                BundleCmd::Status(a) => a.json,
+                BundleCmd::Revoke(a) => a.json,
+            },
+            Command::Sync(a) => a.json,
+            Command::Server { cmd } => match cmd {
+                ServerCommand::Init(a) => a.json,
+                ServerCommand::Key {
+                    cmd: KeyCommand::Create(a),
+                } => a.json,
+                ServerCommand::Key {
+                    cmd: KeyCommand::List(a),
+                } => a.json,
+                _ => false,
+            },
+            Command::Demo(_) | Command::Completions(_) | Command::Man(_) => false,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -41,10 +81,28 @@ pub(crate) enum Command {
     /// (the same flags as the `gx-server` binary).
     Server {
         #[command(subcommand)]
-        cmd: gx_server::cli::ServerCommand,
+        cmd: ServerCommand,
     },
     /// Run the whole story end to end against an in-process server.
     Demo(DemoArgs),
+    /// Print a shell completion script (e.g. `gx completions bash > /etc/bash_completion.d/gx`).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `gx man | man -l -`; `--dir` writes every page.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// Write one page per command (`gx.1`, `gx-bundle-create.1`, ...) into DIR instead.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Subcommand)]
@@ -267,6 +325,9 @@ pub(crate) struct BundleStatusArgs {
     /// Do not ask the server; judge from the file and the local revocation marker.
     #[arg(long)]
     pub(crate) offline: bool,
+    /// Also count the entries of this audit log that the server has not confirmed.
+    #[arg(long, value_name = "LOG")]
+    pub(crate) log: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) remote: Remote,
     /// Machine-readable output.

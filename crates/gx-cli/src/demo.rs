@@ -134,9 +134,14 @@ async fn phases(
     BundleFile::new(&bundle_path).store(&bundle, &key)?;
     std::fs::write(dir.join("bundle.key"), &key_hex)?;
     say(&format!(
-        "bundle   {} granted {}",
+        "bundle   {} granted {}, issued {}, usable offline until {}",
         bundle.bundle_id(),
-        GRANTED.join(", ")
+        GRANTED.join(", "),
+        crate::human::iso(bundle.checkpoint_at()),
+        crate::human::when(
+            gx_core::UnixTime::now().as_secs(),
+            bundle.offline_expires_at().as_secs()
+        )
     ))?;
     say(&format!(
         "stored   {} (AES-256-GCM, mode 0600)",
@@ -168,10 +173,10 @@ async fn phases(
         .map_err(|e| anyhow::anyhow!("the fresh grant does not verify: {e}"))?;
     say(&format!(
         "token    valid at {}: bundle {}, granted {}, expires {}",
-        auth.at().as_secs(),
+        crate::human::iso(auth.at()),
         bundle.bundle_id(),
         GRANTED.join(", "),
-        bundle.offline_expires_at().as_secs()
+        crate::human::when(auth.at().as_secs(), bundle.offline_expires_at().as_secs())
     ))?;
     let guard = Guard::new(Arc::clone(&device));
 

@@ -2,7 +2,9 @@
 //!
 //! Exit codes (stable): 0 success; 1 the thing checked is invalid (a token that does not
 //! verify, a broken audit chain, a revoked or expired bundle); 2 a usage or I/O error.
-//! Errors print once on stderr, prefixed `gx:`, with a code and a next step. A broken
+//! Errors print once on stderr, prefixed `gx:`, with a code and a next step; with `--json`
+//! every outcome is JSON on stdout, errors as `{"error":{"code","message","next"}}` with the
+//! same exit code. Progress and retry notices go to stderr, only on a terminal. A broken
 //! pipe on stdout exits 0 quietly.
 
 mod audit;
@@ -10,7 +12,10 @@ mod bundle;
 mod cli;
 mod demo;
 mod failure;
+mod human;
+mod manual;
 mod output;
+mod progress;
 mod secrets;
 mod server;
 mod sync;
@@ -25,16 +30,11 @@ use crate::cli::{AuditCmd, BundleCmd, Cli, Command, TokenCmd};
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            // Help and version go to stdout with exit 0; usage errors are exit 2.
-            if e.use_stderr() {
-                eprint!("gx: {}", e.render());
-                return ExitCode::from(2);
-            }
-            print!("{}", e.render());
-            return ExitCode::SUCCESS;
-        }
+        // Help and version go to stdout with exit 0; usage errors are exit 2.
+        Err(e) => return failure::usage(&e, failure::json_requested(std::env::args_os())),
     };
+    failure::set_json(cli.json());
+    progress::set_quiet(cli.quiet);
     match run(cli) {
         Ok(code) => code,
         Err(e) if failure::is_broken_pipe(&e) => ExitCode::SUCCESS,
@@ -65,5 +65,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sync(args) => sync::run(&args),
         Command::Server { cmd } => server::run(cmd),
         Command::Demo(args) => demo::run(&args),
+        Command::Completions(args) => manual::completions(args.shell),
+        Command::Man(args) => manual::man(args.dir.as_deref()),
     }
 }

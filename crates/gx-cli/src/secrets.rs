@@ -110,6 +110,9 @@ pub(crate) fn device_opened(
         options = options.with_log(log, AuditLogConfig::new(FsyncPolicy::EveryEntry));
     }
     DeviceSession::open(bundle, key, options).map_err(|e| {
+        if let DeviceError::Bundle(b) = &e {
+            return crate::failure::bundle_load(bundle, b);
+        }
         let hint = match &e {
             DeviceError::Log(_) => "check the path; another process may hold the log",
             DeviceError::Bundle(_) => {
@@ -158,18 +161,14 @@ pub(crate) fn base_url(bundle: &ConsentBundle, remote: &Remote) -> anyhow::Resul
 /// An HTTPS client of `base` with the API key from the environment, trusting only `--ca-cert`
 /// when given, else the compiled-in Mozilla roots.
 pub(crate) fn client(base: &str, ca_cert: Option<&Path>) -> anyhow::Result<GrantexClient> {
-    let mut options = ClientOptions::default();
+    let mut options = ClientOptions::default().with_retry_observer(crate::progress::retry_notice);
     if let Some(ca) = ca_cert {
         let pem = std::fs::read(ca)
             .with_context(|| format!("reading the CA certificate {}", ca.display()))?;
         options = options.with_ca_pem(pem);
     }
     GrantexClient::with_options(base, api_key()?, options).map_err(|e| {
-        fail(
-            e.code(),
-            format!("cannot reach {base}: {e}"),
-            "check --server / --ca-cert",
-        )
+        crate::failure::client_error(&e, base, "the client", crate::failure::Call::Setup)
     })
 }
 

@@ -13,7 +13,8 @@ use serde_json::json;
 
 use crate::cli::SyncArgs;
 use crate::failure::{fail, report_invalid};
-use crate::{output, secrets};
+use crate::progress::Unit;
+use crate::{failure, human, output, progress, secrets};
 
 pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let device = secrets::device(&args.bundle, args.key_file.as_deref(), None)?;
@@ -34,24 +35,23 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitCode> {
         .position()
         .map(|(cursor, target)| target.saturating_sub(cursor))
         .unwrap_or(0);
-    let bar = output::progress(unsynced, "syncing");
+    let batches = unsynced.div_ceil(args.batch).max(1);
+    let bar = progress::bar(
+        unsynced,
+        Unit::Entries,
+        &format!("syncing (batch 1 of {batches})"),
+    );
     let report = secrets::runtime()?
         .block_on(
             client.sync_unlocked(&log, bundle.bundle_id(), &options, |p| {
-                bar.set_position(p.accepted)
+                bar.set_position(p.accepted);
+                let next = (p.batches + 1).min(batches);
+                bar.set_message(format!("syncing (batch {next} of {batches})"));
             }),
         )
-        .map_err(|e| {
-            fail(
-                e.code().to_owned(),
-                format!(
-                    "sync stopped: {e} ({} entries confirmed first)",
-                    e.report().accepted
-                ),
-                "run `gx sync` again; it resumes from the cursor",
-            )
-        })?;
+        .map_err(|e| failure::sync_error(&e, &base, bundle.bundle_id()));
     bar.finish_and_clear();
+    let report = report?;
     if report.is_revoked() {
         device
             .learn_revoked(report.revoked_at.clone())
@@ -67,9 +67,12 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitCode> {
             "cursor": report.cursor,
         }))?;
     } else {
-        output::line(&format!(
-            "synced {} entries in {} batches ({} retries); cursor {}; grant {status}",
-            report.accepted, report.batches, report.retries, report.cursor
+        output::line(&human::sync_line(
+            report.accepted,
+            report.batches,
+            report.retries,
+            report.cursor,
+            status,
         ))?;
         if report.is_revoked() {
             report_invalid(

@@ -88,6 +88,11 @@ pub(crate) fn verify(args: &TokenVerifyArgs) -> anyhow::Result<ExitCode> {
         Ok(grant) => {
             if args.json {
                 output::json(&json!({"valid": true, "grant": grant_json(&grant)}))?;
+            } else {
+                output::line(&crate::human::token_line(
+                    &grant_json(&grant),
+                    now.as_secs(),
+                ))?;
             }
             Ok(ExitCode::SUCCESS)
         }

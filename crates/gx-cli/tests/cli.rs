@@ -7,8 +7,11 @@ mod cli {
     mod cloud;
     mod demo;
     mod device;
+    mod errors;
     mod files;
+    mod human;
     mod lifecycle;
+    mod online;
     mod server;
     mod server_keys;
     mod token;

@@ -45,7 +45,8 @@ pub use gx_core::audit::{
 pub use log::{
     AppendHold, AuditLog, AuditLogConfig, EntryFields, FsyncPolicy, KeySpan, LogEntries, LogError,
     LogFormat, LogRecord, MAX_ENTRY_BYTES, MAX_HOLD_WAIT, RepairReport, SyncLog, TailKind,
-    VerifyReport, verify_log, verify_log_as, verify_log_keys,
+    VerifyReport, verify_log, verify_log_as, verify_log_keys, verify_log_keys_with_progress,
+    verify_log_with_progress,
 };
 pub use time_floor::{TimeFloor, TimeFloorError};
 

@@ -7,6 +7,7 @@ use gx_storage::ConsentBundle;
 use http::{Method, Uri};
 use zeroize::Zeroize;
 
+use crate::retry::RetryObserver;
 use crate::transport::{Answer, Transport};
 use crate::url::segment;
 use crate::wire::{parse_audit, parse_body, parse_sync_ack};
@@ -45,6 +46,7 @@ pub struct GrantexClient {
     base: BaseUrl,
     transport: Transport,
     retry: RetryPolicy,
+    observer: Option<RetryObserver>,
 }
 
 impl core::fmt::Debug for GrantexClient {
@@ -82,6 +84,7 @@ impl GrantexClient {
             base,
             transport,
             retry: options.retry,
+            observer: options.observer,
         })
     }
 
@@ -312,13 +315,14 @@ impl GrantexClient {
             if !retriable {
                 return Err(error);
             }
-            if attempts >= self.retry.max_attempts() {
+            let allowed = self.retry.attempts_for(&error);
+            if attempts >= allowed {
                 return Err(ClientError::RetriesExhausted {
                     attempts,
                     last: Box::new(error),
                 });
             }
-            let delay = self.retry.delay(attempts - 1, &error);
+            let delay = self.retry.delay(attempts.saturating_sub(1), &error);
             if deadline.is_some_and(|d| Instant::now() + delay >= d) {
                 return Err(ClientError::DeadlineExceeded {
                     attempts,
@@ -331,6 +335,15 @@ impl GrantexClient {
                 delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 "retrying Grantex API call"
             );
+            if let Some(observer) = &self.observer {
+                (observer.0)(&crate::RetryNotice {
+                    url: &uri.to_string(),
+                    attempt: attempts,
+                    max_attempts: allowed,
+                    delay,
+                    error: &error,
+                });
+            }
             *retries += 1;
             tokio::time::sleep(delay).await;
         }

@@ -57,13 +57,13 @@ mod api_key;
 pub use api_key::ApiKey;
 
 mod error;
-pub use error::{ApiError, BoxError, ClientError, EntryError};
+pub use error::{ApiError, BoxError, ClientError, ConnectCause, EntryError, TlsCause};
 
 mod options;
 pub use options::{ClientOptions, ProxyConfig, RootCertificates};
 
 mod retry;
-pub use retry::RetryPolicy;
+pub use retry::{RetryNotice, RetryPolicy};
 
 mod url;
 pub use url::BaseUrl;

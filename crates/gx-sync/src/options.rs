@@ -4,7 +4,10 @@
 use core::fmt;
 use core::time::Duration;
 
-use crate::RetryPolicy;
+use std::sync::Arc;
+
+use crate::retry::RetryObserver;
+use crate::{RetryNotice, RetryPolicy};
 
 /// Which certificate authorities the client trusts for HTTPS.
 #[non_exhaustive]
@@ -80,6 +83,7 @@ pub struct ClientOptions {
     pub(crate) proxy: ProxyConfig,
     pub(crate) user_agent: String,
     pub(crate) retry: RetryPolicy,
+    pub(crate) observer: Option<RetryObserver>,
 }
 
 impl Default for ClientOptions {
@@ -91,6 +95,7 @@ impl Default for ClientOptions {
             proxy: ProxyConfig::default(),
             user_agent: concat!("gx-sync/", env!("CARGO_PKG_VERSION")).to_owned(),
             retry: RetryPolicy::default(),
+            observer: None,
         }
     }
 }
@@ -141,6 +146,17 @@ impl ClientOptions {
     #[must_use]
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Calls `observer` before every wait between two attempts, with what failed and how
+    /// long the wait is: a command line prints "retrying" from it. Default none.
+    #[must_use]
+    pub fn with_retry_observer(
+        mut self,
+        observer: impl Fn(&RetryNotice<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.observer = Some(RetryObserver(Arc::new(observer)));
         self
     }
 

@@ -1,7 +1,11 @@
 //! When and how long to wait before trying a failed request again: exponential backoff with
-//! jitter, the server's `Retry-After`, an attempt limit and the caller's deadline.
+//! jitter, the server's `Retry-After`, an attempt limit (a short one for an unreachable
+//! server) and the caller's deadline; and [`RetryNotice`], what a caller is told before each
+//! wait so a person can see that the client is retrying.
 
+use core::fmt;
 use core::time::Duration;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use rand::Rng;
@@ -16,9 +20,18 @@ use crate::ClientError;
 /// longer when the server's `Retry-After` asks for it (capped at `max_retry_after`). A caller's
 /// deadline, where a call takes one, ends retrying early with
 /// [`ClientError::DeadlineExceeded`] rather than sleeping past it.
+///
+/// A server that cannot be reached at all ([`ConnectCause::is_unreachable`]: connection
+/// refused, a name that does not resolve, no route) rarely comes back within seconds, so such
+/// failures get a short budget of their own: `max_unreachable_attempts` attempts in all,
+/// default 3, which with the default backoff is two waits of 0.1–0.2 s and 0.2–0.4 s, under a
+/// second in all. A connect timeout or a reset keeps the full budget.
+///
+/// [`ConnectCause::is_unreachable`]: crate::ConnectCause::is_unreachable
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     max_attempts: u32,
+    max_unreachable_attempts: u32,
     initial_backoff: Duration,
     max_backoff: Duration,
     max_retry_after: Duration,
@@ -28,6 +41,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
             max_attempts: 8,
+            max_unreachable_attempts: 3,
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(300),
@@ -51,6 +65,15 @@ impl RetryPolicy {
         self
     }
 
+    /// At most `attempts` attempts in all (at least 1, at most
+    /// [`max_attempts`](Self::max_attempts)) when the server is unreachable: refused, not
+    /// resolvable, no route. Default 3.
+    #[must_use]
+    pub fn with_max_unreachable_attempts(mut self, attempts: u32) -> Self {
+        self.max_unreachable_attempts = attempts.max(1);
+        self
+    }
+
     /// The first wait and the cap of the exponential backoff.
     #[must_use]
     pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
@@ -69,6 +92,23 @@ impl RetryPolicy {
     /// Attempts allowed per request, the first included.
     pub fn max_attempts(&self) -> u32 {
         self.max_attempts
+    }
+
+    /// Attempts allowed per request when the server is unreachable, the first included.
+    pub fn max_unreachable_attempts(&self) -> u32 {
+        self.max_unreachable_attempts.min(self.max_attempts)
+    }
+
+    /// The attempts allowed for a request whose last attempt failed with `error`.
+    pub fn attempts_for(&self, error: &ClientError) -> u32 {
+        if error
+            .connect_cause()
+            .is_some_and(crate::ConnectCause::is_unreachable)
+        {
+            self.max_unreachable_attempts()
+        } else {
+            self.max_attempts
+        }
     }
 
     /// The upper bound of the wait before retry number `retry` (0 = the first retry):
@@ -96,6 +136,35 @@ impl RetryPolicy {
             .map(|d| d.min(self.max_retry_after))
             .unwrap_or_default();
         backoff.max(asked)
+    }
+}
+
+/// What a client is about to do after a failed attempt: wait `delay`, then try again. Handed
+/// to the observer set with
+/// [`ClientOptions::with_retry_observer`](crate::ClientOptions::with_retry_observer) before
+/// each wait, so a command line can say "retrying" instead of hanging silently.
+#[non_exhaustive]
+#[derive(Debug)]
+pub struct RetryNotice<'a> {
+    /// The request's URL (never holds a credential: the API key travels in a header).
+    pub url: &'a str,
+    /// The attempt that failed, counting from 1.
+    pub attempt: u32,
+    /// The attempts allowed for this kind of failure ([`RetryPolicy::attempts_for`]).
+    pub max_attempts: u32,
+    /// The wait before the next attempt.
+    pub delay: Duration,
+    /// Why the attempt failed.
+    pub error: &'a ClientError,
+}
+
+/// A caller's callback for [`RetryNotice`]s; `Debug` shows only that one is set.
+#[derive(Clone)]
+pub(crate) struct RetryObserver(pub(crate) Arc<dyn Fn(&RetryNotice<'_>) + Send + Sync>);
+
+impl fmt::Debug for RetryObserver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RetryObserver")
     }
 }
 
@@ -178,6 +247,28 @@ mod tests {
         );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-5", now), None);
+    }
+
+    #[test]
+    fn an_unreachable_server_gets_the_short_budget() {
+        let p = RetryPolicy::default();
+        let refused = ClientError::Connect(Box::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused,
+        )));
+        let timed_out = ClientError::Connect(Box::new(crate::error::ConnectTimedOut));
+        assert_eq!(p.attempts_for(&refused), 3);
+        assert_eq!(p.attempts_for(&timed_out), 8);
+        assert_eq!(p.attempts_for(&ClientError::Timeout), 8);
+        // The short budget never exceeds the whole budget, and is at least one attempt.
+        assert_eq!(RetryPolicy::never().attempts_for(&refused), 1);
+        assert_eq!(
+            RetryPolicy::default()
+                .with_max_unreachable_attempts(0)
+                .attempts_for(&refused),
+            1
+        );
+        // With the default backoff the two waits add up to under a second.
+        assert!(p.backoff_ceiling(0) + p.backoff_ceiling(1) < Duration::from_secs(1));
     }
 
     #[test]

@@ -18,6 +18,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::{GaiAddrs, GaiResolver, Name};
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -27,7 +28,7 @@ use rustls_pki_types::pem::PemObject;
 use tokio::net::TcpStream;
 use zeroize::Zeroizing;
 
-use crate::error::BoxError;
+use crate::error::{BoxError, ConnectTimedOut, DnsFailed};
 use crate::retry::parse_retry_after;
 use crate::url::is_loopback;
 use crate::{ApiError, ApiKey, ClientError, ClientOptions, ProxyConfig, RootCertificates};
@@ -53,7 +54,7 @@ pub(crate) struct Transport {
 impl Transport {
     pub(crate) fn new(options: &ClientOptions, key: &ApiKey) -> Result<Self, ClientError> {
         let tls = tls_config(&options.roots)?;
-        let mut http = HttpConnector::new();
+        let mut http = HttpConnector::new_with_resolver(Resolver(GaiResolver::new()));
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(options.connect_timeout));
@@ -199,7 +200,7 @@ fn tls_config(roots: &RootCertificates) -> Result<rustls::ClientConfig, ClientEr
 /// timeout. TLS is layered on top by `hyper-rustls`.
 #[derive(Clone)]
 pub(crate) struct TcpConnector {
-    http: HttpConnector,
+    http: HttpConnector<Resolver>,
     proxy: Option<Arc<Matcher>>,
     connect_timeout: Duration,
 }
@@ -239,7 +240,29 @@ impl tower_service::Service<Uri> for TcpConnector {
             };
             tokio::time::timeout(timeout, connecting)
                 .await
-                .unwrap_or_else(|_| Err("connect timed out".into()))
+                .unwrap_or_else(|_| Err(Box::new(ConnectTimedOut) as BoxError))
         })
+    }
+}
+
+/// The system resolver (`getaddrinfo` on a blocking thread), with its failures marked as
+/// [`DnsFailed`] so a failed lookup can be told apart from a refused connection.
+#[derive(Clone)]
+pub(crate) struct Resolver(GaiResolver);
+
+type Resolving = Pin<Box<dyn Future<Output = Result<GaiAddrs, DnsFailed>> + Send>>;
+
+impl tower_service::Service<Name> for Resolver {
+    type Response = GaiAddrs;
+    type Error = DnsFailed;
+    type Future = Resolving;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx).map_err(DnsFailed)
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let resolving = self.0.call(name);
+        Box::pin(async move { resolving.await.map_err(DnsFailed) })
     }
 }

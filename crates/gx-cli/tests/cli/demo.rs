@@ -18,9 +18,23 @@ fn demo_runs_to_exit_0_and_keeps_its_files() {
         "first broken entry 1 (seq 2, INVALID_HASH)",
         "grant revoked",
         "agent    stopped",
+        // Dates a person reads, not Unix seconds.
+        "usable offline until 20",
     ] {
         assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
     }
+    let token = out
+        .lines()
+        .find(|l| l.starts_with("token "))
+        .expect("token line");
+    // A 24 h bundle, read at most a few seconds after it was issued.
+    let fresh = |line: &str| line.ends_with("(in 1d 0h)") || line.ends_with("(in 23h 59m)");
+    assert!(token.contains(", expires 20") && fresh(token), "{token}");
+    let bundle = out
+        .lines()
+        .find(|l| l.starts_with("bundle "))
+        .expect("bundle line");
+    assert!(fresh(bundle), "{bundle}");
     for file in [
         "server.db",
         "ca.pem",

@@ -83,9 +83,11 @@ fn a_symlinked_log_onto_an_unrelated_file_is_refused_and_left_untouched() {
     std::fs::write(&victim, b"my notes, with no newline").unwrap();
     std::os::unix::fs::symlink(&victim, gx.path("a.jsonl")).unwrap();
     let out = append_cmd(&gx, &env, "a.jsonl").output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("LOG_NOT_REGULAR_FILE"), "{stderr}");
+    // With --json the error is JSON on stdout.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "LOG_NOT_REGULAR_FILE", "{stdout}");
     assert_eq!(
         std::fs::read(&victim).unwrap(),
         b"my notes, with no newline"
@@ -121,11 +123,12 @@ fn append_at_once(
                             let hash = v["hash"].as_str().unwrap_or_default().to_owned();
                             acks.push((seq, hash));
                         } else {
-                            let err = String::from_utf8_lossy(&out.stderr).into_owned();
-                            let code = err
-                                .split_once("error[")
-                                .and_then(|(_, r)| r.split_once(']'))
-                                .map_or(err.clone(), |(c, _)| c.to_owned());
+                            // With --json the error is JSON on stdout.
+                            let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+                            let code = v["error"]["code"].as_str().map_or_else(
+                                || String::from_utf8_lossy(&out.stdout).into_owned(),
+                                str::to_owned,
+                            );
                             refusals.push(code);
                         }
                     }

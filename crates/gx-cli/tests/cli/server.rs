@@ -215,7 +215,31 @@ fn the_whole_life_cycle_through_the_cli() {
         2,
     );
     assert!(err.starts_with("gx: error["), "{err}");
-    // After the grant expired (as told by --now): exit 1, nothing written.
+    // After the grant expired (as told by --now): exit 1, nothing written. On a bundle of
+    // its own: an explicit time raises the time floor beside the bundle for good, so b.gx would
+    // count as expired from then on.
+    json_of(
+        &mut with_keys(&[
+            "bundle",
+            "create",
+            "--server",
+            &url,
+            "--ca-cert",
+            arg(&ca),
+            "--agent",
+            &agent,
+            "--user",
+            "user_1",
+            "--scope",
+            "read:contacts",
+            "--ttl",
+            "1h",
+            "--out",
+            "late.gx",
+            "--json",
+        ]),
+        0,
+    );
     let late = (std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("time")
@@ -224,8 +248,18 @@ fn the_whole_life_cycle_through_the_cli() {
         .to_string();
     let (_, err) = run(
         &mut with_keys(&[
-            "audit", "append", "--bundle", "b.gx", "--log", "a.jsonl", "--action", "x", "--result",
-            "success", "--now", &late,
+            "audit",
+            "append",
+            "--bundle",
+            "late.gx",
+            "--log",
+            "late.jsonl",
+            "--action",
+            "x",
+            "--result",
+            "success",
+            "--now",
+            &late,
         ]),
         1,
     );

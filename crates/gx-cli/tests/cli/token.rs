@@ -31,14 +31,21 @@ fn valid_token_exits_0_with_the_grant() {
         serde_json::json!(["read:contacts", "write:calendar"])
     );
     assert_eq!(v["grant"]["expiresAt"], 1_796_010_906);
-    // Quiet on success without --json; the token from stdin and a bundle snapshot work too.
+    // One line for a person without --json; the token from stdin and a bundle snapshot
+    // work too.
     let snap = fixture("peer/jwks_snapshot.json");
     let (out, err) = run(
         gx.cmd(&["token", "verify", "--jwks", arg(&snap), "--now", NOW])
             .write_stdin(std::fs::read(&token).expect("token")),
         0,
     );
-    assert_eq!((out.as_str(), err.as_str()), ("", ""));
+    assert_eq!(err, "");
+    assert!(
+        out.starts_with("valid: grant grnt_1 for ")
+            && out.contains("scopes read:contacts, write:calendar; expires 2026-")
+            && out.ends_with("(in 3d 0h)\n"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -116,7 +123,11 @@ fn unusable_inputs_exit_2() {
         ]),
         2,
     );
-    assert!(err.starts_with("gx: error[IO_ERROR]"), "{err}");
+    assert!(err.starts_with("gx: error[FILE_NOT_FOUND]"), "{err}");
+    assert!(
+        err.contains("missing.json") && err.contains("next: check the path"),
+        "{err}"
+    );
     let unusable = fixture("tokens/jwks_unusable.json");
     let (_, err) = run(
         gx.cmd(&[

@@ -31,5 +31,8 @@ pub use reader::LogEntries;
 pub use record::{EntryFields, LogRecord, MAX_ENTRY_BYTES};
 pub use repair::{RepairReport, TailKind};
 pub use sync_log::SyncLog;
-pub use verify::{KeySpan, LogFormat, VerifyReport, verify_log, verify_log_as, verify_log_keys};
+pub use verify::{
+    KeySpan, LogFormat, VerifyReport, verify_log, verify_log_as, verify_log_keys,
+    verify_log_keys_with_progress, verify_log_with_progress,
+};
 pub use writer::{AppendHold, AuditLog, MAX_HOLD_WAIT};

@@ -126,11 +126,24 @@ impl KeySpan {
 /// # Errors
 /// As [`verify_log`].
 pub fn verify_log_keys(path: impl AsRef<Path>, keys: &[KeySpan]) -> Result<VerifyReport, LogError> {
+    verify_log_keys_with_progress(path, keys, &mut |_, _| {})
+}
+
+/// As [`verify_log_keys`], calling `progress(done, total)` after each entry with the bytes
+/// read so far and the size of all segments when the run started: for a progress bar.
+///
+/// # Errors
+/// As [`verify_log`].
+pub fn verify_log_keys_with_progress(
+    path: impl AsRef<Path>,
+    keys: &[KeySpan],
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport, LogError> {
     let paths = LogPaths::new(path.as_ref());
     let files = log_files(&paths)?;
     let anchor = wire_anchor(&paths, &files)?;
     let mut checker = Checker::scheduled(anchor, keys);
-    run(&files, &mut checker)?;
+    run(&files, &mut checker, progress)?;
     Ok(checker.report())
 }
 
@@ -155,6 +168,20 @@ pub fn verify_log_as(
     key: &AuditVerifyingKey,
     format: LogFormat,
 ) -> Result<VerifyReport, LogError> {
+    verify_log_with_progress(path, key, format, &mut |_, _| {})
+}
+
+/// As [`verify_log_as`], calling `progress(done, total)` after each entry with the bytes
+/// read so far and the size of all segments when the run started: for a progress bar.
+///
+/// # Errors
+/// As [`verify_log`].
+pub fn verify_log_with_progress(
+    path: impl AsRef<Path>,
+    key: &AuditVerifyingKey,
+    format: LogFormat,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport, LogError> {
     let paths = LogPaths::new(path.as_ref());
     let files = log_files(&paths)?;
     let anchor = match format {
@@ -162,7 +189,7 @@ pub fn verify_log_as(
         LogFormat::LegacyPython => ChainAnchor::Genesis,
     };
     let mut checker = Checker::new(format, anchor, key);
-    run(&files, &mut checker)?;
+    run(&files, &mut checker, progress)?;
     Ok(checker.report())
 }
 
@@ -173,8 +200,19 @@ fn log_files(paths: &LogPaths) -> Result<Vec<PathBuf>, LogError> {
     Ok(files)
 }
 
-/// Feeds every line of `files` to `checker` until the end or the first break.
-fn run(files: &[PathBuf], checker: &mut Checker<'_>) -> Result<(), LogError> {
+/// Feeds every line of `files` to `checker` until the end or the first break, reporting
+/// the bytes read so far after each entry.
+fn run(
+    files: &[PathBuf],
+    checker: &mut Checker<'_>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(), LogError> {
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let mut before = 0u64;
     let mut buf = Vec::new();
     for file_path in files {
         let file = match File::open(file_path) {
@@ -183,6 +221,7 @@ fn run(files: &[PathBuf], checker: &mut Checker<'_>) -> Result<(), LogError> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(LogError::io("open", file_path, e)),
         };
+        let size = file.metadata().map_or(0, |m| m.len());
         let mut lines = Lines::new(file);
         loop {
             let kind = lines
@@ -198,9 +237,12 @@ fn run(files: &[PathBuf], checker: &mut Checker<'_>) -> Result<(), LogError> {
                     if checker.push(&buf).is_err() {
                         return Ok(());
                     }
+                    let done = before + lines.line_start() + buf.len() as u64 + 1;
+                    progress(done.min(total), total);
                 }
             }
         }
+        before += size;
     }
     Ok(())
 }

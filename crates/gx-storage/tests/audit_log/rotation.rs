@@ -1,7 +1,10 @@
 //! Rotation into numbered segments, the sync cursor, pruning of synced segments, the cap
 //! on unsynced data, and streaming reads across segments.
 
-use gx_storage::{AuditLog, AuditLogConfig, FsyncPolicy, LogError, SyncCursor, verify_log};
+use gx_storage::{
+    AuditLog, AuditLogConfig, FsyncPolicy, LogError, LogFormat, SyncCursor, verify_log,
+    verify_log_with_progress,
+};
 
 use super::util::{fields, key, log_path, tempdir, verifying_key};
 
@@ -38,6 +41,23 @@ fn the_chain_continues_across_segments_and_readers_see_all_of_them() {
     let report = verify_log(&path, &verifying_key()).unwrap();
     assert_eq!(report.first_break(), None);
     assert_eq!(report.entries(), 60);
+    // Progress counts the bytes of every segment, once per entry, up to their sum.
+    let on_disk: u64 = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("audit.jsonl"))
+        .filter(|e| !e.file_name().to_string_lossy().ends_with(".synced"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    let mut seen = Vec::new();
+    let again = verify_log_with_progress(&path, &verifying_key(), LogFormat::Wire, &mut |d, t| {
+        seen.push((d, t))
+    })
+    .unwrap();
+    assert_eq!(again, report);
+    assert_eq!(seen.len(), 60);
+    assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "bytes only grow");
+    assert_eq!(seen.last(), Some(&(on_disk, on_disk)));
     // Reopening continues from the last segment's head.
     let log = AuditLog::open(&path, key(), small_segments(FsyncPolicy::EveryEntry)).unwrap();
     assert_eq!(log.append_fields(&fields(0)).unwrap().seq(), 61);

@@ -3,6 +3,10 @@
 mod api;
 pub use api::{ApiError, EntryError};
 
+mod cause;
+pub use cause::{ConnectCause, TlsCause};
+pub(crate) use cause::{ConnectTimedOut, DnsFailed};
+
 use core::fmt;
 
 /// A boxed lower-level cause (I/O, TLS, HTTP framing) kept as the error's `source()`.
@@ -110,6 +114,36 @@ impl ClientError {
         }
     }
 
+    /// Why the connection could not be opened, for a [`ClientError::Connect`] (also as the
+    /// last failure of a retry-budget error).
+    pub fn connect_cause(&self) -> Option<ConnectCause> {
+        match self.last() {
+            Self::Connect(e) => Some(ConnectCause::of(e.as_ref())),
+            _ => None,
+        }
+    }
+
+    /// Which check of the TLS handshake failed, for a [`ClientError::TlsHandshake`] (also as
+    /// the last failure of a retry-budget error).
+    pub fn tls_cause(&self) -> Option<TlsCause> {
+        match self.last() {
+            Self::TlsHandshake(e) => {
+                Some(find_rustls(e.as_ref()).map_or(TlsCause::Protocol, TlsCause::of))
+            }
+            _ => None,
+        }
+    }
+
+    /// How many attempts were made: the count of a retry-budget error, else 1.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Self::DeadlineExceeded { attempts, .. } | Self::RetriesExhausted { attempts, .. } => {
+                *attempts
+            }
+            _ => 1,
+        }
+    }
+
     /// The innermost failure: the last attempt's error for retry-budget errors, else `self`.
     pub fn last(&self) -> &ClientError {
         match self {
@@ -138,9 +172,12 @@ impl fmt::Display for ClientError {
                 f.write_str("no usable certificate in the system's certificate store")
             }
             Self::Tls(e) => write!(f, "TLS configuration failed: {e}"),
-            Self::Connect(e) => write!(f, "could not connect: {e}"),
+            Self::Connect(e) => match ConnectCause::of(e.as_ref()) {
+                ConnectCause::Other => write!(f, "could not connect: {}", innermost(e.as_ref())),
+                cause => write!(f, "could not connect: {cause}"),
+            },
             Self::TlsHandshake(e) => match find_rustls(e.as_ref()) {
-                Some(tls) => write!(f, "TLS handshake failed: {tls}"),
+                Some(tls) => write!(f, "TLS handshake failed: {} ({tls})", TlsCause::of(tls)),
                 None => write!(f, "TLS handshake failed: {e}"),
             },
             Self::Network(e) => write!(f, "network error: {e}"),
@@ -176,21 +213,25 @@ impl core::error::Error for ClientError {
 /// The rustls error somewhere in a chain of causes (also inside an `io::Error`, whose
 /// `source()` skips the error it wraps).
 pub(crate) fn find_rustls<'a>(
-    mut e: &'a (dyn core::error::Error + 'static),
+    e: &'a (dyn core::error::Error + 'static),
 ) -> Option<&'a rustls::Error> {
-    loop {
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return Some(tls);
-        }
-        // `io::Error::source` skips the wrapped error, so step into it explicitly.
-        e = match e
-            .downcast_ref::<std::io::Error>()
-            .and_then(std::io::Error::get_ref)
-        {
-            Some(inner) => inner,
-            None => e.source()?,
-        };
-    }
+    let mut found = None;
+    cause::walk(e, &mut |link| {
+        found = link.downcast_ref::<rustls::Error>();
+        found.is_some()
+    });
+    found
+}
+
+/// The message of the deepest cause in a chain: hyper's outer errors say only "client error
+/// (Connect)", the useful words are at the bottom.
+fn innermost(e: &(dyn core::error::Error + 'static)) -> String {
+    let mut last = e.to_string();
+    cause::walk(e, &mut |link| {
+        last = link.to_string();
+        false
+    });
+    last
 }
 
 impl From<ApiError> for ClientError {

@@ -78,3 +78,99 @@ fn transient_classification() {
     assert_eq!(wrapped.api().map(ApiError::code), Some("RATE_LIMITED"));
     assert!(!wrapped.is_transient());
 }
+
+#[test]
+fn connect_causes_are_read_from_the_chain() {
+    use std::io;
+    let connect = |e: BoxError| ClientError::Connect(e);
+    let refused = connect(Box::new(io::Error::from(io::ErrorKind::ConnectionRefused)));
+    assert_eq!(refused.connect_cause(), Some(ConnectCause::Refused));
+    assert!(
+        refused.to_string().contains("connection refused"),
+        "{refused}"
+    );
+    // Wrapped in an io::Error, as hyper's connector does, and behind the retry budget.
+    let dns = ClientError::RetriesExhausted {
+        attempts: 3,
+        last: Box::new(connect(Box::new(io::Error::other(DnsFailed(
+            io::Error::other("failed to lookup address information"),
+        ))))),
+    };
+    assert_eq!(dns.connect_cause(), Some(ConnectCause::Dns));
+    assert_eq!(dns.attempts(), 3);
+    let timed_out = connect(Box::new(ConnectTimedOut));
+    assert_eq!(timed_out.connect_cause(), Some(ConnectCause::TimedOut));
+    assert!(!ConnectCause::TimedOut.is_unreachable());
+    let hyper_timeout = connect(Box::new(io::Error::new(
+        io::ErrorKind::TimedOut,
+        "connect timeout",
+    )));
+    assert_eq!(hyper_timeout.connect_cause(), Some(ConnectCause::TimedOut));
+    let no_route = connect(Box::new(io::Error::from(io::ErrorKind::HostUnreachable)));
+    assert_eq!(no_route.connect_cause(), Some(ConnectCause::NoRoute));
+    let other = connect("proxy said 403".into());
+    assert_eq!(other.connect_cause(), Some(ConnectCause::Other));
+    assert!(other.to_string().contains("proxy said 403"), "{other}");
+    assert_eq!(ClientError::Timeout.connect_cause(), None);
+    let codes = [
+        ConnectCause::Refused,
+        ConnectCause::TimedOut,
+        ConnectCause::Dns,
+        ConnectCause::NoRoute,
+        ConnectCause::Other,
+    ]
+    .map(ConnectCause::code);
+    assert_eq!(
+        codes,
+        [
+            "CONNECTION_REFUSED",
+            "CONNECT_TIMEOUT",
+            "DNS_FAILED",
+            "NO_ROUTE",
+            "CONNECT_FAILED"
+        ]
+    );
+}
+
+#[test]
+fn tls_causes_name_the_failed_check() {
+    use rustls::CertificateError as C;
+    let cause = |e: rustls::Error| {
+        ClientError::TlsHandshake(Box::new(std::io::Error::other(e)))
+            .tls_cause()
+            .unwrap()
+    };
+    assert_eq!(
+        cause(rustls::Error::InvalidCertificate(C::UnknownIssuer)),
+        TlsCause::UnknownIssuer
+    );
+    assert_eq!(
+        cause(rustls::Error::InvalidCertificate(C::Expired)),
+        TlsCause::Expired
+    );
+    assert_eq!(
+        cause(rustls::Error::InvalidCertificate(C::NotValidYet)),
+        TlsCause::NotYetValid
+    );
+    assert_eq!(
+        cause(rustls::Error::InvalidCertificate(C::Revoked)),
+        TlsCause::Revoked
+    );
+    assert_eq!(
+        cause(rustls::Error::InvalidCertificate(C::BadSignature)),
+        TlsCause::BadCertificate
+    );
+    let name = cause(rustls::Error::InvalidCertificate(
+        C::NotValidForNameContext {
+            expected: rustls_pki_types::ServerName::try_from("api.example").unwrap(),
+            presented: vec!["DnsName(\"localhost\")".to_owned()],
+        },
+    ));
+    assert_eq!(name.code(), "TLS_NAME_MISMATCH");
+    assert!(name.to_string().contains("asked for api.example"), "{name}");
+    assert_eq!(cause(rustls::Error::DecryptError), TlsCause::Protocol);
+    // No rustls error underneath: still a handshake failure, of unknown kind.
+    let bare = ClientError::TlsHandshake("closed".into());
+    assert_eq!(bare.tls_cause(), Some(TlsCause::Protocol));
+    assert_eq!(ClientError::Timeout.tls_cause(), None);
+}

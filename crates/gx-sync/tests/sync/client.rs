@@ -70,6 +70,15 @@ async fn untrusted_certificate_is_refused_without_retries() {
     .unwrap();
     let err = client.get_bundle("bundle_x").await.unwrap_err();
     assert_eq!(err.code(), "TLS_HANDSHAKE", "{err}");
+    assert_eq!(
+        err.tls_cause(),
+        Some(gx_sync::TlsCause::UnknownIssuer),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("not signed by a trusted CA"),
+        "{err}"
+    );
     assert!(!err.is_transient());
     env.server.shutdown().await;
 }
@@ -102,10 +111,13 @@ async fn deadline_bounds_retries_against_a_dead_server() {
         &format!("http://127.0.0.1:{port}"),
         ApiKey::new("gx_0123456789abcdef").unwrap(),
         ClientOptions::default().with_retry(
-            RetryPolicy::default().with_max_attempts(1000).with_backoff(
-                core::time::Duration::from_millis(5),
-                core::time::Duration::from_millis(50),
-            ),
+            RetryPolicy::default()
+                .with_max_attempts(1000)
+                .with_max_unreachable_attempts(1000)
+                .with_backoff(
+                    core::time::Duration::from_millis(5),
+                    core::time::Duration::from_millis(50),
+                ),
         ),
     )
     .unwrap();
@@ -128,7 +140,11 @@ async fn deadline_bounds_retries_against_a_dead_server() {
     match err.kind() {
         SyncErrorKind::Client(ClientError::DeadlineExceeded { attempts, last }) => {
             assert!(*attempts > 1);
-            assert_eq!(last.code(), "CONNECT_FAILED");
+            // Refused, or, on a loaded machine, the last attempt cut short by the deadline.
+            assert!(
+                matches!(last.code(), "CONNECT_FAILED" | "TIMEOUT"),
+                "{last}"
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -136,6 +152,53 @@ async fn deadline_bounds_retries_against_a_dead_server() {
     assert_eq!(err.report().cursor, 0);
     assert_eq!(log.synced_seq(), 0);
     env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_connection_gives_up_after_the_short_budget_and_says_so() {
+    // Nothing listens on this port: each attempt is refused at once.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let notices = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&notices);
+    let client = GrantexClient::with_options(
+        &format!("http://127.0.0.1:{port}"),
+        ApiKey::new("gx_0123456789abcdef").unwrap(),
+        ClientOptions::default()
+            .with_proxy(ProxyConfig::None)
+            .with_retry_observer(move |n| {
+                seen.lock().unwrap().push((
+                    n.attempt,
+                    n.max_attempts,
+                    n.url.to_owned(),
+                    n.error.connect_cause(),
+                ));
+            }),
+    )
+    .unwrap();
+    let err = client.get_bundle("bundle_x").await.unwrap_err();
+    match &err {
+        ClientError::RetriesExhausted { attempts, last } => {
+            assert_eq!(*attempts, 3, "{err}");
+            assert_eq!(last.code(), "CONNECT_FAILED");
+        }
+        other => panic!("expected the retry budget to end it, got {other:?}"),
+    }
+    assert_eq!(err.connect_cause(), Some(gx_sync::ConnectCause::Refused));
+    assert!(err.to_string().contains("connection refused"), "{err}");
+    let notices = notices.lock().unwrap();
+    assert_eq!(
+        notices.iter().map(|n| (n.0, n.1)).collect::<Vec<_>>(),
+        [(1, 3), (2, 3)],
+        "one notice before each of the two retries"
+    );
+    assert!(
+        notices[0]
+            .2
+            .starts_with(&format!("http://127.0.0.1:{port}/"))
+    );
+    assert_eq!(notices[0].3, Some(gx_sync::ConnectCause::Refused));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
