@@ -108,16 +108,39 @@ pub(crate) fn refresh(args: &BundleRefreshArgs) -> anyhow::Result<ExitCode> {
     let bundle = device.bundle();
     let base = secrets::base_url(&bundle, &args.remote)?;
     let client = secrets::client(&base, args.remote.ca_cert.as_deref())?;
-    let outcome = secrets::runtime()?
+    let outcome = match secrets::runtime()?
         .block_on(client.refresh_device(&device, &SyncOptions::default()))
-        .map_err(|e| {
-            let hint = if device.refresh_pending() {
-                "appends are refused until a refresh completes: run `gx bundle refresh` again"
+    {
+        Ok(outcome) => outcome,
+        // A revocation (known before, or learned by the final sync) is a clean "no" like
+        // every other command's BUNDLE_REVOKED: exit 1, and no hint to retry.
+        Err(e) if e.code() == "BUNDLE_REVOKED" => {
+            let message = format!("not refreshed: {} was revoked", bundle.bundle_id());
+            if args.json {
+                output::json(&json!({
+                    "refreshed": false,
+                    "error": {"code": "BUNDLE_REVOKED", "message": message},
+                }))?;
             } else {
-                "run `gx bundle status` to see whether the bundle is still usable"
-            };
-            fail(e.code().to_owned(), format!("refresh failed: {e}"), hint)
-        })?;
+                report_invalid(
+                    "BUNDLE_REVOKED",
+                    &message,
+                    "stop the agent; a new bundle needs a new consent",
+                );
+            }
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => {
+            return Err({
+                let hint = if device.refresh_pending() {
+                    "appends are refused until a refresh completes: run `gx bundle refresh` again"
+                } else {
+                    "run `gx bundle status` to see whether the bundle is still usable"
+                };
+                fail(e.code().to_owned(), format!("refresh failed: {e}"), hint)
+            });
+        }
+    };
     if args.json {
         output::json(&json!({
             "bundleId": outcome.bundle.bundle_id(),

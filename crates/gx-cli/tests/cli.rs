@@ -9,6 +9,7 @@ mod cli {
     mod device;
     mod files;
     mod lifecycle;
+    mod operator;
     mod server;
     mod token;
     mod util;
