@@ -15,6 +15,7 @@ mod embedded;
 mod ffi_header;
 mod fuzz;
 mod interop;
+mod load;
 mod peers;
 mod setup;
 mod tidy;
@@ -28,6 +29,9 @@ commands:
   interop     run the published Python and npm clients against gx-server [--latest]
   bench-peers gx against the published Python and TS clients, same workloads, one table
               [--json] [--rounds N] [--latest]
+  load        gx-server load test: simulated devices syncing over TLS, entries/s, p50/p99,
+              server CPU per 1000 entries [--db sqlite|postgres] [--replicas N]
+              [--devices N] [--batches N] [--batch-size N] [--json]
   embedded    build the firmware examples (Rust: Cortex-M4, RV32IMAC; C over gx-ffi: Cortex-M4),
               run them under QEMU, print footprint [--firmware rust|c] [--enforce-budget]
   ffi-header  regenerate crates/gx-ffi/include/gx.h with the pinned cbindgen [--check]
@@ -49,6 +53,7 @@ fn main() -> Result<()> {
         Some("ffi-header") => ffi_header::run(&sh, args),
         Some("fuzz") => fuzz::run(&sh, args),
         Some("interop") => interop::run(&sh, args),
+        Some("load") => load::run(&sh, args),
         Some(other) => bail!("unknown command `{other}`\n\n{HELP}"),
     }
 }

@@ -37,10 +37,11 @@ pub(crate) enum Command {
     },
     /// Upload the audit log past its cursor and learn the revocation status.
     Sync(SyncArgs),
-    /// The reference server: initialise a database, serve.
+    /// The reference server: initialise a database, serve, manage API and signing keys
+    /// (the same flags as the `gx-server` binary).
     Server {
         #[command(subcommand)]
-        cmd: ServerCmd,
+        cmd: gx_server::cli::ServerCommand,
     },
     /// Run the whole story end to end against an in-process server.
     Demo(DemoArgs),
@@ -310,61 +311,6 @@ pub(crate) struct SyncArgs {
     /// Machine-readable output.
     #[arg(long)]
     pub(crate) json: bool,
-}
-
-#[derive(Debug, Subcommand)]
-pub(crate) enum ServerCmd {
-    /// Create a developer, an agent and an API key in a new database.
-    Init(ServerInitArgs),
-    /// Serve; prints the base URL as the first line of stdout, then logs on stderr.
-    Run(ServerRunArgs),
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct ServerInitArgs {
-    /// The SQLite database file.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) db: PathBuf,
-    /// The agent's DID (default: derived from its id).
-    #[arg(long, value_name = "DID")]
-    pub(crate) agent_did: Option<String>,
-    /// A scope registered for the agent (repeat; default: the server's demo scopes).
-    #[arg(long, value_name = "S")]
-    pub(crate) scope: Vec<String>,
-    /// Overwrite an initialised database.
-    #[arg(long)]
-    pub(crate) force: bool,
-    /// Machine-readable output.
-    #[arg(long)]
-    pub(crate) json: bool,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct ServerRunArgs {
-    /// The SQLite database file.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) db: PathBuf,
-    /// Where to listen (`127.0.0.1:0` picks a free port).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
-    pub(crate) listen: String,
-    /// The URL clients reach the server at (becomes the token issuer).
-    #[arg(long, value_name = "URL")]
-    pub(crate) public_url: Option<String>,
-    /// TLS certificate chain (PEM).
-    #[arg(long, value_name = "F", requires = "tls_key", conflicts_with_all = ["self_signed", "plain_http"])]
-    pub(crate) tls_cert: Option<PathBuf>,
-    /// TLS private key (PEM).
-    #[arg(long, value_name = "F", requires = "tls_cert")]
-    pub(crate) tls_key: Option<PathBuf>,
-    /// Generate a development CA and write its certificate here for clients to trust.
-    #[arg(long, value_name = "CA_OUT", conflicts_with = "plain_http")]
-    pub(crate) self_signed: Option<PathBuf>,
-    /// Plain HTTP (loopback addresses only).
-    #[arg(long)]
-    pub(crate) plain_http: bool,
-    /// Turn the protocol's rate limits off (tests, demos).
-    #[arg(long)]
-    pub(crate) no_rate_limits: bool,
 }
 
 #[derive(Debug, Args)]

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{AuditCmd, BundleCmd, Cli, Command, ServerCmd, TokenCmd};
+use crate::cli::{AuditCmd, BundleCmd, Cli, Command, TokenCmd};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -63,10 +63,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             BundleCmd::Revoke(args) => bundle::revoke(&args),
         },
         Command::Sync(args) => sync::run(&args),
-        Command::Server { cmd } => match cmd {
-            ServerCmd::Init(args) => server::init(&args),
-            ServerCmd::Run(args) => server::run(&args),
-        },
+        Command::Server { cmd } => server::run(cmd),
         Command::Demo(args) => demo::run(&args),
     }
 }

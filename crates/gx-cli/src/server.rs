@@ -1,116 +1,40 @@
-//! `gx server init|run`: the reference server from the command line.
+//! `gx server …`: the server's shared command line ([`gx_server::cli`]), with gx's error
+//! report (a stable code and a next step).
 
 use std::process::ExitCode;
 
-use anyhow::Context;
-use gx_server::{InitOptions, RateLimits, Server, ServerConfig, TlsMode, init_db};
-use serde_json::json;
+use gx_server::ServerError;
+use gx_server::cli::{ServerCommand, execute};
 
-use crate::cli::{ServerInitArgs, ServerRunArgs};
 use crate::failure::fail;
-use crate::output;
 
-pub(crate) fn init(args: &ServerInitArgs) -> anyhow::Result<ExitCode> {
-    let options = InitOptions {
-        agent_did: args.agent_did.clone(),
-        scopes: args.scope.clone(),
-        force: args.force,
-    };
-    let out = init_db(&args.db, options).map_err(|e| {
-        fail(
-            e.code(),
-            format!("cannot initialise {}: {e}", args.db.display()),
-            "pass --force to overwrite an initialised database",
-        )
-    })?;
-    if args.json {
-        output::json(&json!({
-            "developerId": out.developer_id,
-            "apiKey": out.api_key.expose(),
-            "agentId": out.agent_id,
-            "agentDid": out.agent_did,
-        }))?;
-    } else {
-        output::line(&format!("developer: {}", out.developer_id))?;
-        output::line(&format!("agent:     {} ({})", out.agent_id, out.agent_did))?;
-        output::line(&format!("api key:   {}", out.api_key.expose()))?;
-        eprintln!("(the API key is shown only this once; the database keeps only its hash)");
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-pub(crate) fn run(args: &ServerRunArgs) -> anyhow::Result<ExitCode> {
-    let listen = args.listen.parse().map_err(|_| {
-        fail(
-            "INVALID_ADDRESS",
-            format!("--listen `{}` is not an address", args.listen),
-            "use IP:PORT, e.g. 127.0.0.1:8443",
-        )
-    })?;
-    let mut config = ServerConfig::new(&args.db, listen);
-    config.public_url.clone_from(&args.public_url);
-    config.tls = match (
-        &args.tls_cert,
-        &args.tls_key,
-        &args.self_signed,
-        args.plain_http,
-    ) {
-        (Some(cert), Some(key), None, false) => TlsMode::Files {
-            cert: cert.clone(),
-            key: key.clone(),
-        },
-        (None, None, Some(ca), false) => TlsMode::SelfSigned {
-            ca_out: Some(ca.clone()),
-        },
-        (None, None, None, true) => TlsMode::PlainHttp,
-        _ => TlsMode::SelfSigned { ca_out: None },
-    };
-    if args.no_rate_limits {
-        config.rate_limits = RateLimits::DISABLED;
-    }
-    tracing_init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let server = Server::start(config).await.map_err(|e| {
-            fail(
-                e.code(),
-                format!("cannot start the server: {e}"),
-                "check the address, the TLS files and the database",
-            )
-        })?;
-        output::line(server.base_url())?;
-        wait_for_signal().await?;
-        server.shutdown().await;
-        Ok(ExitCode::SUCCESS)
-    })
-}
-
-/// Logs go to stderr (`RUST_LOG=gx_server=debug` for more); stdout carries only the base URL.
-fn tracing_init() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .try_init();
-}
-
-/// SIGTERM or Ctrl-C: stop gracefully.
-async fn wait_for_signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-        tokio::select! {
-            _ = term.recv() => {}
-            r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+/// The next step to suggest when a server command fails with `code`.
+fn hint(serving: bool, code: &str) -> &'static str {
+    match code {
+        "ALREADY_INITIALISED" => "pass --force to overwrite an initialised database",
+        "NOT_INITIALISED" => "create the database first with `gx server init --db DB`",
+        "KEK_MISSING" | "KEY_DECRYPTION" | "KEK_FILE" => {
+            "supply the key-encryption key the signing keys were sealed with (GX_SERVER_KEK or --kek-file)"
         }
+        "UNKNOWN_API_KEY" => "list the key ids with `gx server key list --db DB`",
+        "AMBIGUOUS_DEVELOPER" => "pass --developer DEV_ID (see `gx server key list`)",
+        "INVALID_CONFIG" => "check the flags against `gx server <command> --help`",
+        _ if serving => "check the address, the TLS files and the database",
+        _ => "check the database path and its permissions",
     }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
-    Ok(())
+}
+
+pub(crate) fn run(command: ServerCommand) -> anyhow::Result<ExitCode> {
+    let serving = matches!(command, ServerCommand::Run(_));
+    match execute(command) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => match e
+            .chain()
+            .find_map(|c| c.downcast_ref::<ServerError>())
+            .map(ServerError::code)
+        {
+            Some(code) => Err(fail(code, format!("{e:#}"), hint(serving, code))),
+            None => Err(e),
+        },
+    }
 }

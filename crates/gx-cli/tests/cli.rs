@@ -11,6 +11,7 @@ mod cli {
     mod lifecycle;
     mod operator;
     mod server;
+    mod server_keys;
     mod token;
     mod util;
 }

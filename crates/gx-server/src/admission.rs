@@ -2,8 +2,10 @@
 //!
 //! Every accepted TCP connection asks for a [`Permit`] before any TLS or HTTP work; the
 //! permit is held until the connection's task ends. A connection past a cap is closed at
-//! once, which costs the server one `accept` and one `close`. Memory: one counter per
-//! client IP with an open connection (removed when its last connection closes), so the
+//! once, which costs the server one `accept` and one `close`. An IPv6 client is counted
+//! by its /64 prefix, the smallest block a site is given: one host can pick any of 2^64
+//! addresses inside it, so counting full addresses would let it fill the total cap alone.
+//! Memory: one counter per client IP (or /64) with an open connection (removed when its last connection closes), so the
 //! table never holds more than [`ConnectionLimits::max`] entries.
 
 use core::net::IpAddr;
@@ -70,7 +72,7 @@ impl Admission {
 
     /// Takes a slot for a connection from `ip`, or says which cap is reached.
     pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Permit, Refusal> {
-        let ip = ip.to_canonical();
+        let ip = client_block(ip);
         let Ok(mut counts) = self.counts.lock() else {
             // Only a panic while holding the lock poisons it, and nothing in here panics.
             return Err(Refusal::Total);
@@ -138,6 +140,18 @@ impl Admission {
     }
 }
 
+/// What the per-IP cap counts: an IPv4 address (IPv4-mapped IPv6 included), or an IPv6
+/// address's /64 prefix.
+fn client_block(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(prefix.into())
+        }
+        v4 => v4,
+    }
+}
+
 impl Drop for Permit {
     fn drop(&mut self) {
         self.admission.release(self.ip);
@@ -170,5 +184,24 @@ mod tests {
         a.report(Refusal::Total, x);
         a.report(Refusal::PerIp, x);
         assert_eq!(a.reported.lock().unwrap().unreported, 1);
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64() {
+        let a = Admission::new(ConnectionLimits {
+            max: 100,
+            per_ip: 2,
+        });
+        let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let _p1 = a.admit(ip("2001:db8:1:2::1")).unwrap();
+        let _p2 = a.admit(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")).unwrap();
+        // A third address in the same /64 is the same client.
+        assert_eq!(
+            a.admit(ip("2001:db8:1:2:abcd::9")).unwrap_err(),
+            Refusal::PerIp
+        );
+        // The next /64 is another client.
+        let _p3 = a.admit(ip("2001:db8:1:3::1")).unwrap();
+        assert_eq!(a.open(), (3, 2));
     }
 }

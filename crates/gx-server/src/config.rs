@@ -6,6 +6,8 @@ use core::time::Duration;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::database::Database;
+
 use gx_core::UnixTime;
 
 /// Where the server gets its TLS certificate.
@@ -30,6 +32,8 @@ pub enum TlsMode {
     /// No TLS. Refused unless the listening address is a loopback address.
     PlainHttp,
 }
+
+use crate::sealing::KeyEncryptionKey;
 
 /// One rate limit: at most `max` requests per `window`, per API key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +61,10 @@ pub struct RateLimits {
     pub create: Option<RateLimit>,
     /// `POST /v1/audit/offline-sync` (protocol: 20/min).
     pub sync: Option<RateLimit>,
+    /// Every other authenticated route (the `GET`s, refresh, revoke), counted together
+    /// per key: a read holds the database too, so a flood of them is refused like one of
+    /// writes (default 120/min).
+    pub read: Option<RateLimit>,
 }
 
 impl RateLimits {
@@ -64,18 +72,28 @@ impl RateLimits {
     pub const DISABLED: Self = Self {
         create: None,
         sync: None,
+        read: None,
     };
 }
 
 impl Default for RateLimits {
-    /// The hosted service's limits: create 10/min, sync 20/min.
+    /// The hosted service's limits: create 10/min, sync 20/min; and 120/min for the rest.
     fn default() -> Self {
         Self {
             create: Some(RateLimit::per_minute(10)),
             sync: Some(RateLimit::per_minute(20)),
+            read: Some(RateLimit::per_minute(120)),
         }
     }
 }
+
+/// The default per-developer storage quota: 1 GiB of stored audit-entry JSON.
+pub const DEFAULT_STORAGE_QUOTA: u64 = 1 << 30;
+
+/// How often a running server checks its signing keys by default (one hour): rotate when
+/// the month changed, delete keys past the token lifetime, reload what other processes
+/// changed.
+pub const DEFAULT_KEY_MAINTENANCE: Duration = Duration::from_secs(3600);
 
 /// Connection timeouts: together they bound how long a client that sends nothing, or
 /// sends a byte now and then, can hold a connection.
@@ -183,8 +201,9 @@ impl Default for ConnectionLimits {
 /// Everything [`Server::start`](crate::Server::start) needs.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    /// The SQLite database file (created and migrated if needed; see [`init_db`](crate::init_db)).
-    pub db: PathBuf,
+    /// The database: an SQLite file (created and migrated if needed) or a PostgreSQL
+    /// database that [`init_db`](crate::init_db) initialised.
+    pub db: Database,
     /// Where to listen; port 0 picks a free port.
     pub listen: SocketAddr,
     /// The URL clients reach the server at (`https://grantex.example.com`); it becomes the
@@ -204,12 +223,21 @@ pub struct ServerConfig {
     pub body_memory: usize,
     /// The time source.
     pub clock: Arc<dyn Clock>,
+    /// Bytes of audit-entry JSON one developer may store (default
+    /// [`DEFAULT_STORAGE_QUOTA`]); a sync past it answers 507 `STORAGE_QUOTA_EXCEEDED`.
+    /// `None`: no quota.
+    pub storage_quota: Option<u64>,
+    /// The key-encryption key that seals signing keys at rest (see [`KeyEncryptionKey`]);
+    /// `None` stores them as plain PKCS#8 and logs a warning at start.
+    pub kek: Option<KeyEncryptionKey>,
+    /// How often the signing keys are maintained (default [`DEFAULT_KEY_MAINTENANCE`]).
+    pub key_maintenance: Duration,
 }
 
 impl ServerConfig {
     /// A configuration with the protocol's defaults: self-signed TLS (CA not written),
-    /// default rate limits and timeouts, the system clock.
-    pub fn new(db: impl Into<PathBuf>, listen: SocketAddr) -> Self {
+    /// default rate limits, timeouts and quota, the system clock, no key-encryption key.
+    pub fn new(db: impl Into<Database>, listen: SocketAddr) -> Self {
         Self {
             db: db.into(),
             listen,
@@ -220,6 +248,9 @@ impl ServerConfig {
             connections: ConnectionLimits::default(),
             body_memory: 256 * 1024 * 1024,
             clock: Arc::new(SystemClock),
+            storage_quota: Some(DEFAULT_STORAGE_QUOTA),
+            kek: None,
+            key_maintenance: DEFAULT_KEY_MAINTENANCE,
         }
     }
 }

@@ -39,6 +39,18 @@ pub enum ServerError {
     InvalidConfig(&'static str),
     /// A blocking task panicked or was cancelled.
     Task,
+    /// `run` was pointed at a database that `init` never initialised.
+    NotInitialised(PathBuf),
+    /// The key-encryption key file could not be read.
+    KekFile(PathBuf, io::Error),
+    /// A stored signing key is sealed but no key-encryption key was supplied.
+    KekMissing(String),
+    /// A sealed signing key did not open: wrong key-encryption key, or a damaged row.
+    KeyDecryption(String),
+    /// An API key id names no key.
+    UnknownApiKey(String),
+    /// The database holds several developers: name the one meant.
+    AmbiguousDeveloper,
 }
 
 impl ServerError {
@@ -59,6 +71,12 @@ impl ServerError {
             Self::WriteCa(..) => "WRITE_CA",
             Self::InvalidConfig(_) => "INVALID_CONFIG",
             Self::Task => "TASK_FAILED",
+            Self::NotInitialised(_) => "NOT_INITIALISED",
+            Self::KekFile(..) => "KEK_FILE",
+            Self::KekMissing(_) => "KEK_MISSING",
+            Self::KeyDecryption(_) => "KEY_DECRYPTION",
+            Self::UnknownApiKey(_) => "UNKNOWN_API_KEY",
+            Self::AmbiguousDeveloper => "AMBIGUOUS_DEVELOPER",
         }
     }
 }
@@ -97,6 +115,28 @@ impl fmt::Display for ServerError {
             ),
             Self::InvalidConfig(what) => write!(f, "invalid configuration: {what}"),
             Self::Task => f.write_str("a background task failed"),
+            Self::NotInitialised(p) => write!(
+                f,
+                "{} is not an initialised gx-server database (create it with `init`)",
+                p.display()
+            ),
+            Self::KekFile(p, e) => write!(
+                f,
+                "could not read the key-encryption key file {}: {e}",
+                p.display()
+            ),
+            Self::KekMissing(kid) => write!(
+                f,
+                "signing key {kid} is encrypted: supply the key-encryption key (GX_SERVER_KEK or --kek-file)"
+            ),
+            Self::KeyDecryption(kid) => write!(
+                f,
+                "signing key {kid} does not decrypt with the key-encryption key given"
+            ),
+            Self::UnknownApiKey(id) => write!(f, "no API key with id {id}"),
+            Self::AmbiguousDeveloper => {
+                f.write_str("the database has several developers: pass the developer id")
+            }
         }
     }
 }
@@ -105,7 +145,7 @@ impl core::error::Error for ServerError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             Self::Store(e) => Some(e),
-            Self::Reset(e) | Self::Bind(e) | Self::WriteCa(_, e) => Some(e),
+            Self::Reset(e) | Self::Bind(e) | Self::WriteCa(_, e) | Self::KekFile(_, e) => Some(e),
             Self::Tls(e) => Some(e),
             Self::CertGeneration(e) => Some(e),
             _ => None,

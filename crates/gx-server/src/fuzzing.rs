@@ -28,7 +28,6 @@ use crate::config::{ManualClock, RateLimits};
 use crate::error::ServerError;
 use crate::init::{InitOptions, init_db_at};
 use crate::issuer::KeyRing;
-use crate::rate_limit::RateLimiter;
 use crate::router::handle;
 use crate::state::AppState;
 use crate::store::{BundleRecord, SqliteStore, Store};
@@ -139,9 +138,14 @@ impl Harness {
             let _ = std::fs::remove_file(&p);
         }
         let clock = ManualClock::new(UnixTime::from_millis(START_MS));
-        let tenant = init_db_at(&db, InitOptions::default(), &clock)?;
+        let tenant = init_db_at(
+            &crate::Database::Sqlite(db.clone()),
+            InitOptions::default(),
+            &clock,
+            None,
+        )?;
         let store = SqliteStore::open(&db)?;
-        let ring = KeyRing::load_or_rotate(&store, START_MS)?;
+        let ring = KeyRing::load_or_rotate(&store, START_MS, None)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -150,9 +154,10 @@ impl Harness {
         let state = Arc::new(AppState {
             store,
             keys: RwLock::new(Arc::new(ring)),
+            kek: None,
             clock: Arc::new(clock.clone()),
-            limiter: RateLimiter::default(),
             limits: RateLimits::DISABLED,
+            storage_quota: None,
             public_url: String::from("http://127.0.0.1:9"),
         });
         Ok(Self {

@@ -1,16 +1,22 @@
-//! `init_db`: create a developer, an API key (returned once) and an agent in a database.
+//! `init_db`: create a developer, an admin API key (returned once) and an agent in a
+//! database; and opening a database that must already be initialised.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::config::{Clock, SystemClock};
+use crate::database::Database;
 use crate::encoding::{b64url, sha256_hex};
 use crate::error::ServerError;
 use crate::ids::new_id;
 use crate::issuer::KeyRing;
-use crate::store::{AgentRecord, DeveloperRecord, SqliteStore, Store};
+use crate::sealing::KeyEncryptionKey;
+use crate::store::{
+    AgentRecord, ApiKeyRecord, ApiKeyRole, DeveloperRecord, PgStore, SqliteStore, Store, StoreError,
+};
 
 /// Scopes registered for the agent when [`InitOptions::scopes`] is empty.
 pub const DEFAULT_SCOPES: &[&str] = &[
@@ -36,6 +42,18 @@ pub struct InitOptions {
 pub struct ApiKey(Zeroizing<String>);
 
 impl ApiKey {
+    /// A new random key: `gx_` and 43 base64url characters (256 bits from the system RNG).
+    pub(crate) fn generate() -> Result<Self, ServerError> {
+        let mut secret = Zeroizing::new([0u8; 32]);
+        aws_lc_rs::rand::fill(&mut *secret).map_err(|_| ServerError::KeyGeneration)?;
+        Ok(Self(Zeroizing::new(format!("gx_{}", b64url(&*secret)))))
+    }
+
+    /// The SHA-256 (lowercase hex) the store keeps instead of the key.
+    pub(crate) fn sha256(&self) -> String {
+        sha256_hex(self.0.as_bytes())
+    }
+
     /// The key itself, to print once or hand to a client.
     pub fn expose(&self) -> &str {
         &self.0
@@ -69,21 +87,62 @@ pub struct InitOutput {
     pub agent_did: String,
 }
 
-/// Initialises the database at `path`: schema, the first signing key, a developer with one
-/// API key, and one agent with the given scopes.
+/// Initialises the database `db` (an SQLite path, or a [`Database`]): schema (for
+/// PostgreSQL, every missing migration), the first signing key, a developer with one API
+/// key, and one agent with the given scopes.
 ///
 /// # Errors
 /// [`ServerError::AlreadyInitialised`] when the database already has a developer and
 /// `force` is not set; [`ServerError::Reset`] when a forced reset cannot remove the old
 /// files; [`ServerError::InvalidConfig`] for an empty scope or DID; store or RNG failures.
-pub fn init_db(path: &Path, options: InitOptions) -> Result<InitOutput, ServerError> {
-    init_db_at(path, options, &SystemClock)
+pub fn init_db(db: impl Into<Database>, options: InitOptions) -> Result<InitOutput, ServerError> {
+    init_db_at(&db.into(), options, &SystemClock, None)
+}
+
+/// [`init_db`], with the first signing key sealed under `kek` (see [`KeyEncryptionKey`]).
+///
+/// # Errors
+/// As [`init_db`].
+pub fn init_db_with_kek(
+    db: impl Into<Database>,
+    options: InitOptions,
+    kek: Option<&KeyEncryptionKey>,
+) -> Result<InitOutput, ServerError> {
+    init_db_at(&db.into(), options, &SystemClock, kek)
+}
+
+/// Opens the database only if `init` created it: a missing SQLite file is not created, a
+/// PostgreSQL database must be at this build's schema version, and a database without a
+/// developer is refused.
+///
+/// # Errors
+/// [`ServerError::NotInitialised`], or the store's errors.
+pub fn open_initialised(db: &Database) -> Result<Arc<dyn Store>, ServerError> {
+    let not_initialised = || ServerError::NotInitialised(db.describe().into());
+    let store: Arc<dyn Store> = match db {
+        Database::Sqlite(path) => {
+            if !path.exists() {
+                return Err(not_initialised());
+            }
+            Arc::new(SqliteStore::open(path)?)
+        }
+        Database::Postgres(url) => match PgStore::open(url) {
+            Ok(store) => Arc::new(store),
+            Err(StoreError::NotInitialised) => return Err(not_initialised()),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    if !store.is_initialised()? {
+        return Err(not_initialised());
+    }
+    Ok(store)
 }
 
 pub(crate) fn init_db_at(
-    path: &Path,
+    db: &Database,
     options: InitOptions,
     clock: &dyn Clock,
+    kek: Option<&KeyEncryptionKey>,
 ) -> Result<InitOutput, ServerError> {
     let scopes: Vec<String> = if options.scopes.is_empty() {
         DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect()
@@ -108,32 +167,26 @@ pub(crate) fn init_db_at(
             "agent DID must be 1..=512 characters",
         ));
     }
-    if path.exists() {
-        let initialised = SqliteStore::open(path)?.is_initialised()?;
-        if initialised && !options.force {
-            return Err(ServerError::AlreadyInitialised(path.to_owned()));
-        }
-        if initialised {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut p = path.as_os_str().to_owned();
-                p.push(suffix);
-                match std::fs::remove_file(&p) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(ServerError::Reset(e)),
+    let store: Box<dyn Store> = match db {
+        Database::Sqlite(path) => Box::new(open_sqlite(path, options.force)?),
+        Database::Postgres(url) => {
+            let store = PgStore::migrate(url, false)?;
+            if store.is_initialised()? {
+                if !options.force {
+                    return Err(ServerError::AlreadyInitialised(db.describe().into()));
                 }
+                drop(store);
+                Box::new(PgStore::migrate(url, true)?)
+            } else {
+                Box::new(store)
             }
         }
-    }
-    let store = SqliteStore::open(path)?;
-    restrict_permissions(path);
+    };
+    let store = &*store;
     let now = clock.now().as_millis();
-    KeyRing::load_or_rotate(&store, now)?;
+    KeyRing::load_or_rotate(store, now, kek)?;
 
-    let mut secret = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut secret).map_err(|_| ServerError::KeyGeneration)?;
-    let api_key = ApiKey(Zeroizing::new(format!("gx_{}", b64url(&secret))));
-    zeroize::Zeroize::zeroize(&mut secret);
+    let api_key = ApiKey::generate()?;
 
     let developer = DeveloperRecord {
         id: new_id("dev", now),
@@ -150,7 +203,17 @@ pub(crate) fn init_db_at(
         scopes,
         created_at: now,
     };
-    store.create_tenant(&developer, &sha256_hex(api_key.expose().as_bytes()), &agent)?;
+    let key = ApiKeyRecord {
+        id: new_id("key", now),
+        developer_id: developer.id.clone(),
+        key_sha256: api_key.sha256(),
+        label: Some(String::from("initial")),
+        role: ApiKeyRole::Admin,
+        created_at: now,
+        expires_at: None,
+        revoked_at: None,
+    };
+    store.create_tenant(&developer, &key, &agent)?;
     Ok(InitOutput {
         developer_id: developer.id,
         api_key,
@@ -159,15 +222,26 @@ pub(crate) fn init_db_at(
     })
 }
 
-/// The database holds private keys: make it readable by its owner only (best effort).
-fn restrict_permissions(path: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+/// Opens the SQLite file for `init`, replacing an initialised one when `force`.
+fn open_sqlite(path: &Path, force: bool) -> Result<SqliteStore, ServerError> {
+    if path.exists() {
+        let initialised = SqliteStore::open(path)?.is_initialised()?;
+        if initialised && !force {
+            return Err(ServerError::AlreadyInitialised(path.to_owned()));
+        }
+        if initialised {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = path.as_os_str().to_owned();
+                p.push(suffix);
+                match std::fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(ServerError::Reset(e)),
+                }
+            }
+        }
     }
-    #[cfg(not(unix))]
-    let _ = path;
+    Ok(SqliteStore::open(path)?)
 }
 
 #[cfg(test)]
@@ -195,19 +269,57 @@ mod tests {
         .unwrap();
         assert_ne!(forced.developer_id, first.developer_id);
         let store = SqliteStore::open(&db).unwrap();
-        assert_eq!(
-            store
-                .developer_for_key(&sha256_hex(first.api_key.expose().as_bytes()))
-                .unwrap(),
-            None
-        );
-        assert_eq!(
-            store
-                .developer_for_key(&sha256_hex(forced.api_key.expose().as_bytes()))
-                .unwrap(),
-            Some(forced.developer_id)
-        );
+        assert_eq!(store.api_key(&first.api_key.sha256()).unwrap(), None);
+        let key = store.api_key(&forced.api_key.sha256()).unwrap().unwrap();
+        assert_eq!(key.developer_id, forced.developer_id);
+        assert_eq!(key.role, ApiKeyRole::Admin);
         let json = serde_json::to_value(&forced.api_key).unwrap();
         assert!(json.as_str().unwrap().starts_with("gx_"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn database_files_are_0600_from_the_start() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        // A fresh database opened by the store, and one made by init and reopened: while a
+        // connection is open SQLite keeps its -wal and -shm files, and all three are 0600.
+        let fresh = dir.path().join("fresh.db");
+        let _open = SqliteStore::open(&fresh).unwrap();
+        let db = dir.path().join("gx.db");
+        init_db(&db, InitOptions::default()).unwrap();
+        let _reopened = SqliteStore::open(&db).unwrap();
+        for suffix in [
+            "fresh.db",
+            "fresh.db-wal",
+            "fresh.db-shm",
+            "gx.db",
+            "gx.db-wal",
+            "gx.db-shm",
+        ] {
+            let p = dir.path().join(suffix);
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", p.display());
+        }
+    }
+
+    #[test]
+    fn run_refuses_an_uninitialised_database_and_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("new.db");
+        assert_eq!(
+            open_initialised(&Database::Sqlite(db.clone()))
+                .unwrap_err()
+                .code(),
+            "NOT_INITIALISED"
+        );
+        assert!(!db.exists());
+        SqliteStore::open(&db).unwrap();
+        assert_eq!(
+            open_initialised(&Database::Sqlite(db.clone()))
+                .unwrap_err()
+                .code(),
+            "NOT_INITIALISED"
+        );
     }
 }

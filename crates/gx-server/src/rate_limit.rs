@@ -1,6 +1,9 @@
 //! Per-key, per-route fixed-window rate limiting (answers 429 with `Retry-After`).
 //!
-//! Memory: one small entry per (API-key hash, route) seen in the current window; entries
+//! Windows are keyed by the API key's id (`key_<ULID>`, not a secret), and `Debug` shows
+//! only how many windows are open.
+//!
+//! Memory: one small entry per (API-key id, route) seen in the current window; entries
 //! from finished windows are dropped when the map grows past a bound, so a flood of keys
 //! cannot grow it without limit.
 
@@ -11,13 +14,22 @@ use crate::config::RateLimit;
 
 const PRUNE_AT: usize = 10_000;
 
-/// (API-key hash, route template) → (window start in Unix ms, requests counted in it).
+/// (API-key id, route class) → (window start in Unix ms, requests counted in it).
 type Windows = HashMap<(String, &'static str), (u64, u32)>;
 
 /// The limiter shared by all connections.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct RateLimiter {
     windows: Mutex<Windows>,
+}
+
+impl core::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let open = self.windows.lock().map(|m| m.len()).ok();
+        f.debug_struct("RateLimiter")
+            .field("windows", &open)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RateLimiter {
@@ -66,5 +78,7 @@ mod tests {
         assert_eq!(rl.check("other", "create", lim, 2), Ok(()));
         assert_eq!(rl.check("k", "sync", lim, 2), Ok(()));
         assert_eq!(rl.check("k", "create", lim, 60_000), Ok(()));
+        let debug = format!("{rl:?}");
+        assert_eq!(debug, "RateLimiter { windows: Some(3), .. }");
     }
 }

@@ -20,6 +20,7 @@ use crate::encoding::sha256_hex;
 use crate::ids::new_id;
 use crate::query::Query;
 use crate::state::AppState;
+use crate::store::{ApiKeyRecord, ApiKeyRole};
 use crate::sync;
 
 /// The endpoints, by route template.
@@ -92,31 +93,45 @@ fn route<'p>(method: &Method, path: &'p str) -> Result<(Route, Option<&'p str>),
     Ok(found)
 }
 
-/// The developer behind the request's `Authorization: Bearer <key>`.
-async fn authenticate(
-    state: &AppState,
-    req: &Request<Incoming>,
-) -> Result<(String, String), ApiError> {
-    let header = req
+/// The API key of `Authorization: Bearer <key>`: the scheme in any case (RFC 9110
+/// section 11.1), then one or more spaces.
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, rest) = header.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| rest.trim())
+        .filter(|k| !k.is_empty())
+}
+
+/// The key behind the request's `Authorization` header, if it is known, not revoked and
+/// not expired. The store is asked on every request, so a revocation made by any process
+/// on the same database holds from the next request on.
+async fn authenticate(state: &AppState, req: &Request<Incoming>) -> Result<ApiKeyRecord, ApiError> {
+    let key = req
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(ApiError::unauthorized)?;
-    let key = header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))
-        .map(str::trim)
+        .and_then(bearer_token)
         .ok_or_else(ApiError::unauthorized)?;
     if !(16..=512).contains(&key.len()) {
         return Err(ApiError::unauthorized());
     }
     let hash = sha256_hex(key.as_bytes());
-    let h = hash.clone();
-    let dev = state
-        .db(move |s| s.developer_for_key(&h))
+    let record = state
+        .db(move |s| s.api_key(&hash))
         .await?
+        .filter(|k| k.usable_at(state.now_ms()))
         .ok_or_else(ApiError::unauthorized)?;
-    Ok((dev, hash))
+    Ok(record)
+}
+
+/// Whether a key of `role` may call `route`: a sync key only syncs and reads revocation
+/// status (what a device needs), so a key leaked from a device cannot issue bundles.
+fn role_allows(role: ApiKeyRole, route: Route) -> bool {
+    match role {
+        ApiKeyRole::Sync => matches!(route, Route::Sync | Route::RevocationStatus),
+        _ => true,
+    }
 }
 
 /// Whether a `Content-Type` value is `application/json` (any case, parameters ignored).
@@ -157,13 +172,13 @@ async fn json_body(
     Ok(body)
 }
 
-fn jwks(state: &AppState) -> Result<HttpResponse, ApiError> {
+async fn jwks(state: &AppState) -> Result<HttpResponse, ApiError> {
     #[derive(Serialize)]
     struct Jwks {
         keys: Vec<crate::issuer::RsaJwk>,
     }
     let body = serde_json::to_vec(&Jwks {
-        keys: state.keys()?.published(state.now_ms()),
+        keys: state.keys().await?.published(state.now_ms()),
     })
     .map_err(|_| ApiError::internal())?;
     let mut resp = raw_json(StatusCode::OK, body);
@@ -182,22 +197,34 @@ async fn dispatch(
     budget: &BodyBudget,
 ) -> Result<HttpResponse, ApiError> {
     match route {
-        Route::Jwks => return jwks(state),
+        Route::Jwks => return jwks(state).await,
         Route::Health => return Ok(raw_json(StatusCode::OK, br#"{"status":"ok"}"#.to_vec())),
         _ => {}
     }
-    let (dev, key_hash) = authenticate(state, &req).await?;
-    let limit = match route {
-        Route::Create => state.limits.create,
-        Route::Sync => state.limits.sync,
-        _ => None,
+    let caller = authenticate(state, &req).await?;
+    if !role_allows(caller.role, route) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            format!(
+                "an API key with role {} cannot call this endpoint",
+                caller.role.as_str()
+            ),
+        ));
+    }
+    let (limit, class) = match route {
+        Route::Create => (state.limits.create, "create"),
+        Route::Sync => (state.limits.sync, "sync"),
+        _ => (state.limits.read, "read"),
     };
     if let Some(limit) = limit {
+        let (key_id, now) = (caller.id.clone(), state.now_ms());
         state
-            .limiter
-            .check(&key_hash, route.template(), limit, state.now_ms())
+            .db(move |s| s.count_request(&key_id, class, limit, now))
+            .await?
             .map_err(ApiError::rate_limited)?;
     }
+    let dev = caller.developer_id;
     let query = Query::parse(req.uri().query());
     let declared = req
         .headers()
@@ -312,6 +339,34 @@ mod tests {
             "NOT_FOUND"
         );
         assert_eq!(route(&Method::GET, "/").unwrap_err().code, "NOT_FOUND");
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("BEARER abc"), Some("abc"));
+        assert_eq!(bearer_token("bEaReR   abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer"), None);
+        assert_eq!(bearer_token("Bearer  "), None);
+        assert_eq!(bearer_token("Bearerabc"), None);
+    }
+
+    #[test]
+    fn sync_keys_reach_only_sync_and_revocation_status() {
+        assert!(role_allows(ApiKeyRole::Sync, Route::Sync));
+        assert!(role_allows(ApiKeyRole::Sync, Route::RevocationStatus));
+        for r in [
+            Route::Create,
+            Route::List,
+            Route::Get,
+            Route::Refresh,
+            Route::Revoke,
+            Route::Audit,
+        ] {
+            assert!(!role_allows(ApiKeyRole::Sync, r), "{r:?}");
+            assert!(role_allows(ApiKeyRole::Admin, r), "{r:?}");
+        }
     }
 
     #[test]

@@ -16,10 +16,10 @@ use crate::admission::Admission;
 use crate::body::BodyBudget;
 use crate::config::ServerConfig;
 use crate::error::ServerError;
+use crate::init::open_initialised;
 use crate::issuer::KeyRing;
-use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
-use crate::store::{SqliteStore, Store};
+use crate::store::Store;
 use crate::{conn, tls};
 
 /// The entry point: `Server::start(config).await`.
@@ -39,12 +39,14 @@ pub struct RunningServer {
 }
 
 impl Server {
-    /// Opens (and migrates) the database, loads or creates the signing key, sets up TLS,
-    /// binds `config.listen` and starts serving.
+    /// Opens (and migrates) the database, loads the signing keys (rotating when the month
+    /// changed), sets up TLS, binds `config.listen` and starts serving.
     ///
     /// # Errors
-    /// [`ServerError`] when plain HTTP is asked for off loopback, the database or key
-    /// cannot be opened, TLS material is unusable, or the address cannot be bound.
+    /// [`ServerError`] when plain HTTP is asked for off loopback, the database was never
+    /// initialised ([`ServerError::NotInitialised`]: `init` first) or cannot be opened, the
+    /// signing keys do not load (sealed without the right key-encryption key), TLS
+    /// material is unusable, or the address cannot be bound.
     pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         if config.connections.max == 0 || config.connections.per_ip == 0 {
             return Err(ServerError::InvalidConfig(
@@ -54,13 +56,19 @@ impl Server {
         let tls = tls::setup(&config.tls, config.listen)?;
         let db = config.db.clone();
         let now = config.clock.now().as_millis();
+        let kek = config.kek.clone();
         let (store, ring) = tokio::task::spawn_blocking(move || {
-            let store = SqliteStore::open(&db)?;
-            let ring = KeyRing::load_or_rotate(&store, now)?;
+            let store = open_initialised(&db)?;
+            let ring = KeyRing::load_or_rotate(&*store, now, kek.as_ref())?;
             Ok::<_, ServerError>((store, ring))
         })
         .await
         .map_err(|_| ServerError::Task)??;
+        if config.kek.is_none() {
+            tracing::warn!(
+                "signing keys are stored unencrypted; set GX_SERVER_KEK or --kek-file to seal them"
+            );
+        }
 
         let listener = TcpListener::bind(config.listen)
             .await
@@ -84,13 +92,14 @@ impl Server {
             .trim_end_matches('/')
             .to_owned();
 
-        let store: Arc<dyn Store> = Arc::new(store);
+        let store: Arc<dyn Store> = store;
         let state = Arc::new(AppState {
             store,
             keys: RwLock::new(Arc::new(ring)),
+            kek: config.kek.clone(),
             clock: Arc::clone(&config.clock),
-            limiter: RateLimiter::default(),
             limits: config.rate_limits,
+            storage_quota: config.storage_quota,
             public_url,
         });
         let (stop, stopped) = watch::channel(false);
@@ -123,9 +132,27 @@ async fn accept_loop(
     let graceful = GracefulShutdown::new();
     let admission = Admission::new(config.connections);
     let budget = BodyBudget::new(config.body_memory, config.timeouts.body_read);
+    let mut maintenance = tokio::time::interval(
+        config
+            .key_maintenance
+            .max(core::time::Duration::from_millis(10)),
+    );
+    maintenance.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is immediate; start already did what it would do.
+    maintenance.tick().await;
     loop {
         tokio::select! {
             _ = stopped.changed() => break,
+            _ = maintenance.tick() => {
+                // Rotation on a timer: a server left running rotates when the month changes
+                // and forgets keys past the token lifetime, without a restart.
+                let state = Arc::clone(&state);
+                tokio::spawn(async move {
+                    if let Err(e) = state.maintain_keys().await {
+                        tracing::error!(code = e.code(), error = %e, "signing-key maintenance failed");
+                    }
+                });
+            }
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => match admission.admit(peer.ip()) {
                     Ok(permit) => {

@@ -18,5 +18,7 @@ mod connections;
 mod floods;
 #[path = "abuse/json.rs"]
 mod json;
+#[path = "abuse/limits.rs"]
+mod limits;
 #[path = "abuse/slow.rs"]
 mod slow;

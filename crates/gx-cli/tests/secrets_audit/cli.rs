@@ -157,7 +157,7 @@ fn server_secrets(secrets: &mut Secrets, db: &Path) {
     let keys = store.signing_keys().expect("signing keys");
     assert!(!keys.is_empty());
     for k in keys {
-        secrets.add_der(&format!("server signing key {}", k.kid), &k.pkcs8);
+        secrets.add_der(&format!("server signing key {}", k.kid), &k.private_key);
     }
 }
 

@@ -278,7 +278,7 @@ fn no_secret_in_trace_logs_of_server_and_sync_client_nor_in_debug_output() {
     let store = SqliteStore::open(&db).unwrap();
     show("SqliteStore Debug", format!("{store:?}"));
     for k in store.signing_keys().unwrap() {
-        secrets.add_der(&format!("server signing key {}", k.kid), &k.pkcs8);
+        secrets.add_der(&format!("server signing key {}", k.kid), &k.private_key);
         show("SigningKeyRecord Debug", format!("{k:?}"));
     }
 

@@ -8,9 +8,9 @@ use crate::api::{ApiError, HttpResponse, enveloped};
 use crate::audit_key::AuditKeyPair;
 use crate::encoding::iso;
 use crate::ids::new_id;
-use crate::issuer::{GrantClaims, MAX_TOKEN_LIFETIME_SECS, RsaJwk};
+use crate::issuer::{GrantClaims, KeyRing, MAX_TOKEN_LIFETIME_SECS, RsaJwk};
 use crate::state::AppState;
-use crate::store::{BundleRecord, BundleRefresh, BundleStatus};
+use crate::store::{BundleRecord, BundleRefresh, BundleStatus, RefreshOutcome};
 
 use super::{find, json_object, optional_str, required_str};
 
@@ -85,11 +85,11 @@ fn parse_ttl(text: &str) -> Result<u64, ApiError> {
 /// Signs a token for `b` (whose times are already the new ones) and builds the bundle body.
 fn bundle_response(
     state: &AppState,
+    ring: &KeyRing,
     b: &BundleRecord,
     keys: &AuditKeyPair,
     status: StatusCode,
 ) -> Result<HttpResponse, ApiError> {
-    let ring = state.keys()?;
     let claims = GrantClaims {
         iss: &state.public_url,
         sub: &b.user_id,
@@ -232,7 +232,8 @@ pub(crate) async fn create(
         audit_entry_count: 0,
         last_sync_at: None,
     };
-    let response = bundle_response(state, &bundle, &keys, StatusCode::CREATED)?;
+    let ring = state.keys().await?;
+    let response = bundle_response(state, &ring, &bundle, &keys, StatusCode::CREATED)?;
     state.db(move |s| s.insert_bundle(&bundle)).await?;
     Ok(response)
 }
@@ -265,12 +266,25 @@ pub(crate) async fn refresh(
     b.audit_public_key = update.audit_public_key;
     b.offline_expires_at = update.offline_expires_at;
     b.checkpoint_at = update.checkpoint_at;
-    let response = bundle_response(state, &b, &keys, StatusCode::OK)?;
-    let (d, i) = (dev.to_owned(), id.to_owned());
-    if !state.db(move |s| s.refresh_bundle(&d, &i, &update)).await? {
-        return Err(ApiError::not_found("bundle"));
+    let ring = state.keys().await?;
+    let response = bundle_response(state, &ring, &b, &keys, StatusCode::OK)?;
+    let (d, i, at) = (dev.to_owned(), id.to_owned(), state.now_ms());
+    // The store checks the state again under the bundle's lock: a revoke (or a grant
+    // deactivation) that committed since the read above wins over this refresh.
+    match state
+        .db(move |s| s.refresh_bundle(&d, &i, &update, at))
+        .await?
+    {
+        RefreshOutcome::Refreshed => Ok(response),
+        RefreshOutcome::Revoked => conflict("BUNDLE_REVOKED", "the bundle was revoked"),
+        RefreshOutcome::GrantInactive => {
+            conflict("GRANT_INACTIVE", "the bundle's grant is not active")
+        }
+        RefreshOutcome::Expired => {
+            conflict("BUNDLE_EXPIRED", "the bundle expired; create a new one")
+        }
+        _ => Err(ApiError::not_found("bundle")),
     }
-    Ok(response)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ mod read;
 mod status;
 
 pub(crate) use issue::{create, refresh};
-pub(crate) use read::{audit, get, list};
+pub(crate) use read::{AUDIT_PAGE_BYTES, audit, get, list};
 pub(crate) use status::{revocation_status, revoke};
 
 use core::fmt;

@@ -15,8 +15,14 @@ use super::find;
 /// Default and largest page of `GET /v1/consent-bundles`.
 const LIST_DEFAULT: u32 = 20;
 const LIST_MAX: u32 = 100;
-/// Largest page of `GET /v1/consent-bundles/{id}/audit`.
+/// Largest page of `GET /v1/consent-bundles/{id}/audit`, in entries.
 pub(crate) const AUDIT_PAGE_MAX: u32 = 1000;
+/// Largest page of `GET /v1/consent-bundles/{id}/audit`, in bytes of entry JSON: the reply
+/// carries the entries twice (top level and `data`), so its body stays under about 8 MiB
+/// however large the stored entries are.
+pub(crate) const AUDIT_PAGE_BYTES: usize = 4 * 1024 * 1024;
+/// The largest `seq` there can be: the protocol's `seq` is a positive safe integer.
+const MAX_SEQ: u64 = (1 << 53) - 1;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -136,7 +142,8 @@ fn entry_with_synced_at(e: &StoredEntry) -> Result<Box<RawValue>, ApiError> {
 }
 
 /// `GET /v1/consent-bundles/{id}/audit[?afterSeq=N&limit=M]`: stored entries in ascending
-/// `seq`, at most 1000 per page; `nextAfterSeq` is present when more follow.
+/// `seq`, at most 1000 and [`AUDIT_PAGE_BYTES`] per page; `nextAfterSeq` is present when
+/// more follow.
 pub(crate) async fn audit(
     state: &AppState,
     dev: &str,
@@ -147,15 +154,18 @@ pub(crate) async fn audit(
         None | Some("") => 0,
         Some(t) => t
             .parse::<u64>()
-            .map_err(|_| ApiError::bad_request("afterSeq must be a non-negative integer"))?,
+            .ok()
+            .filter(|n| *n <= MAX_SEQ)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("afterSeq must be an integer in 0..={MAX_SEQ}"))
+            })?,
     };
     let limit = limit_param(q, AUDIT_PAGE_MAX, AUDIT_PAGE_MAX)?;
     let b = find(state, dev, id).await?;
-    let mut rows = state
-        .db(move |s| s.entries(&b.id, after_seq, limit + 1))
+    let page = state
+        .db(move |s| s.entries(&b.id, after_seq, limit, AUDIT_PAGE_BYTES))
         .await?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
+    let (rows, more) = (page.entries, page.more);
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Page {

@@ -1,18 +1,24 @@
-//! The server's persistence boundary: the [`Store`] trait, its records, and the SQLite backend.
+//! The server's persistence boundary: the [`Store`] trait, its records, and its two
+//! backends (SQLite, PostgreSQL).
 //!
 //! Handlers never see SQL. Everything the server persists goes through [`Store`], a small,
-//! blocking trait (the server calls it from `spawn_blocking`), so a PostgreSQL backend can
-//! follow by implementing the same methods. The one method with a concurrency contract is
-//! [`Store::append_entries`]: it must compare a batch with the stored chain and insert it
-//! atomically, under a lock on the bundle (SQLite: one writer at a time; PostgreSQL:
-//! `SELECT ... FOR UPDATE` on the bundle row). The comparison itself is backend-independent
-//! and lives in [`reconcile`].
+//! blocking trait (the server calls it from `spawn_blocking`). The methods with a
+//! concurrency contract take the bundle's lock (SQLite: one writer at a time; PostgreSQL:
+//! the bundle row, `SELECT ... FOR UPDATE` or a conditional `UPDATE`) and re-check the
+//! bundle's state inside it, so any number of replicas give the results one server gives:
+//! [`Store::append_entries`] compares a batch with the stored chain ([`reconcile`], the
+//! same code for both backends) and with the audit key it was verified under, and
+//! [`Store::refresh_bundle`] refuses a bundle that a concurrent revoke just revoked.
 
 mod chain;
+mod postgres;
 mod sqlite;
 
 pub use chain::{ChainConflict, ConflictKind, NewEntry, reconcile};
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+
+use crate::config::RateLimit;
 
 use core::fmt;
 
@@ -42,13 +48,16 @@ pub struct AgentRecord {
 
 /// One RS256 signing key of the issuer, current or retired.
 ///
-/// The PKCS#8 document is the private key: it never appears in `Debug` output.
+/// The private key never appears in `Debug` output. A retired key's row is deleted (see
+/// [`Store::delete_retired_signing_keys`]) once no token it signed can still be valid.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SigningKeyRecord {
     /// The JWS `kid`, `grantex-YYYY-MM` (with a `-N` suffix when a month has several keys).
     pub kid: String,
-    /// PKCS#8 v1 DER of the RSA private key.
-    pub pkcs8: zeroize::Zeroizing<Vec<u8>>,
+    /// The RSA private key: PKCS#8 v1 DER, or that DER sealed with AES-256-GCM under the
+    /// operator's key-encryption key (a `GXKEK1` header, see `docs/server.md`). The store
+    /// keeps the bytes as given and never looks inside.
+    pub private_key: zeroize::Zeroizing<Vec<u8>>,
     /// Creation time, Unix milliseconds.
     pub created_at: u64,
     /// When the key stopped signing, Unix milliseconds; `None` for the current key.
@@ -59,7 +68,7 @@ impl fmt::Debug for SigningKeyRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SigningKeyRecord")
             .field("kid", &self.kid)
-            .field("pkcs8", &"<redacted>")
+            .field("private_key", &"<redacted>")
             .field("created_at", &self.created_at)
             .field("retired_at", &self.retired_at)
             .finish()
@@ -173,6 +182,23 @@ pub struct BundleRefresh {
     pub checkpoint_at: u64,
 }
 
+/// The result of [`Store::refresh_bundle`]: the state checks are made under the bundle's
+/// lock, so a refresh and a revoke of one bundle never both win.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefreshOutcome {
+    /// The refresh is stored.
+    Refreshed,
+    /// No such bundle for this developer.
+    UnknownBundle,
+    /// The bundle is revoked.
+    Revoked,
+    /// The bundle's grant is not active.
+    GrantInactive,
+    /// The bundle is past `offlineExpiresAt`.
+    Expired,
+}
+
 /// Filters and paging for [`Store::list_bundles`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BundleQuery {
@@ -209,11 +235,24 @@ pub enum AppendOutcome {
     Accepted {
         /// Entries newly written.
         stored: usize,
+        /// The bundle's revocation time as read under the lock (for the reply).
+        revoked_at: Option<u64>,
     },
+    /// The bundle's audit key is no longer the one the batch was verified under (a
+    /// refresh committed in between); nothing was written. Check the batch again.
+    KeyChanged,
     /// The batch conflicts with the stored chain; nothing was written.
     Conflict(Vec<ChainConflict>),
     /// No such bundle.
     UnknownBundle,
+    /// Storing the batch's new entries would take the developer past its storage quota;
+    /// nothing was written.
+    QuotaExceeded {
+        /// Bytes of entry JSON the developer has stored.
+        used: u64,
+        /// The quota, in the same bytes.
+        quota: u64,
+    },
 }
 
 /// Why the store failed. The server answers 500 for all of these.
@@ -226,8 +265,18 @@ pub enum StoreError {
     Corrupt(&'static str),
     /// The database was written by a newer gx-server (its schema version is unknown).
     SchemaTooNew(i64),
+    /// PostgreSQL reported an error.
+    Postgres(tokio_postgres::Error),
+    /// No connection to PostgreSQL could be had from the pool (named in the text).
+    Pool(String),
+    /// The database was never initialised (or at an older schema version): run `init`.
+    NotInitialised,
+    /// The backend's runtime went away while a call was under way.
+    Task,
     /// A lock was poisoned by a panic in another thread.
     Poisoned,
+    /// The database files could not be created with, or narrowed to, mode 0600.
+    Permissions(std::io::Error),
 }
 
 impl StoreError {
@@ -237,7 +286,12 @@ impl StoreError {
             Self::Database(_) => "DATABASE",
             Self::Corrupt(_) => "CORRUPT_DATABASE",
             Self::SchemaTooNew(_) => "SCHEMA_TOO_NEW",
+            Self::Postgres(_) => "POSTGRES",
+            Self::Pool(_) => "DATABASE_POOL",
+            Self::NotInitialised => "NOT_INITIALISED",
+            Self::Task => "DATABASE_TASK",
             Self::Poisoned => "POISONED_LOCK",
+            Self::Permissions(_) => "DATABASE_PERMISSIONS",
         }
     }
 }
@@ -252,6 +306,15 @@ impl fmt::Display for StoreError {
                 "database schema version {v} is newer than this gx-server"
             ),
             Self::Poisoned => f.write_str("database lock poisoned"),
+            Self::Permissions(e) => {
+                write!(f, "cannot create the database files with mode 0600: {e}")
+            }
+            Self::Postgres(e) => write!(f, "postgresql: {e}"),
+            Self::Pool(why) => write!(f, "no postgresql connection: {why}"),
+            Self::NotInitialised => f.write_str(
+                "the database is not initialised at this version: run `gx server init` first",
+            ),
+            Self::Task => f.write_str("the database task ended unexpectedly"),
         }
     }
 }
@@ -260,6 +323,8 @@ impl core::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             Self::Database(e) => Some(e),
+            Self::Permissions(e) => Some(e),
+            Self::Postgres(e) => Some(e),
             _ => None,
         }
     }
@@ -282,22 +347,16 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError`] on database failure.
     fn is_initialised(&self) -> Result<bool, StoreError>;
 
-    /// Creates a developer with one API key (given as its SHA-256 hex) and one agent.
+    /// Creates a developer with one API key and one agent, in one transaction.
     ///
     /// # Errors
     /// [`StoreError`] on database failure.
     fn create_tenant(
         &self,
         developer: &DeveloperRecord,
-        api_key_sha256: &str,
+        key: &ApiKeyRecord,
         agent: &AgentRecord,
     ) -> Result<(), StoreError>;
-
-    /// The developer an API key (SHA-256 hex) belongs to.
-    ///
-    /// # Errors
-    /// [`StoreError`] on database failure.
-    fn developer_for_key(&self, api_key_sha256: &str) -> Result<Option<String>, StoreError>;
 
     /// One of the developer's agents.
     ///
@@ -311,11 +370,18 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError`] on database failure.
     fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
 
-    /// Adds a new current signing key and retires every other current key at `key.created_at`.
+    /// Adds `key` as the new current signing key and retires the current one at
+    /// `key.created_at`, but only when the current key's `kid` is still `expected_current`
+    /// (`None`: there is no current key). Returns `false`, changing nothing, when another
+    /// process rotated first: replicas that rotate at the same moment add one key, not two.
     ///
     /// # Errors
     /// [`StoreError`] on database failure.
-    fn add_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;
+    fn add_signing_key(
+        &self,
+        key: &SigningKeyRecord,
+        expected_current: Option<&str>,
+    ) -> Result<bool, StoreError>;
 
     /// Stores a new bundle.
     ///
@@ -344,7 +410,8 @@ pub trait Store: Send + Sync + 'static {
         query: &BundleQuery,
     ) -> Result<Vec<BundleRecord>, StoreError>;
 
-    /// Applies a refresh to the developer's bundle; `false` when there is no such bundle.
+    /// Applies a refresh to the developer's bundle if, under the bundle's lock, it is
+    /// still not revoked, its grant active and it is not expired at `now_ms`.
     ///
     /// # Errors
     /// [`StoreError`] on database failure.
@@ -353,7 +420,8 @@ pub trait Store: Send + Sync + 'static {
         developer_id: &str,
         bundle_id: &str,
         refresh: &BundleRefresh,
-    ) -> Result<bool, StoreError>;
+        now_ms: u64,
+    ) -> Result<RefreshOutcome, StoreError>;
 
     /// Revokes the developer's bundle (keeping the first revocation time) and, when
     /// `revoke_grant`, its grant; returns the bundle afterwards.
@@ -376,18 +444,43 @@ pub trait Store: Send + Sync + 'static {
     fn set_grant_active(&self, grant_id: &str, active: bool) -> Result<bool, StoreError>;
 
     /// Atomically checks `batch` against the bundle's stored chain with [`reconcile`] and
-    /// stores its new entries, under a lock on the bundle. All or nothing.
+    /// stores its new entries, under a lock on the bundle. All or nothing. `audit_key` is
+    /// the key the batch's signatures were checked under: when the bundle's key is another
+    /// one by the time the lock is held, nothing is stored ([`AppendOutcome::KeyChanged`]).
+    ///
+    /// With `quota_bytes`, the new entries' JSON bytes plus what the bundle's developer
+    /// already stores must stay within it, else [`AppendOutcome::QuotaExceeded`] (checked
+    /// inside the same transaction, so concurrent batches cannot overshoot it together).
     ///
     /// # Errors
     /// [`StoreError`] on database failure.
     fn append_entries(
         &self,
         bundle_id: &str,
+        audit_key: &[u8; 32],
         batch: &[NewEntry],
         now_ms: u64,
+        quota_bytes: Option<u64>,
     ) -> Result<AppendOutcome, StoreError>;
 
-    /// Stored entries with `seq > after_seq`, ascending, at most `limit`.
+    /// Counts one request of the API key `key_id` on `route` against `limit` (a fixed window);
+    /// `Ok(Err(seconds))` when the window is full, with the seconds until it frees up.
+    /// SQLite counts in the process (one process serves it); PostgreSQL counts in the
+    /// database, so a limit holds across every replica.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn count_request(
+        &self,
+        key_id: &str,
+        route: &'static str,
+        limit: RateLimit,
+        now_ms: u64,
+    ) -> Result<Result<(), u64>, StoreError>;
+
+    /// Stored entries with `seq > after_seq`, ascending: at most `limit` of them and at most
+    /// `max_bytes` of entry JSON in total, but always the first one when there is one (an
+    /// entry is far smaller than any page budget; see [`EntryPage`]).
     ///
     /// # Errors
     /// [`StoreError`] on database failure.
@@ -396,7 +489,176 @@ pub trait Store: Send + Sync + 'static {
         bundle_id: &str,
         after_seq: u64,
         limit: u32,
-    ) -> Result<Vec<StoredEntry>, StoreError>;
+        max_bytes: usize,
+    ) -> Result<EntryPage, StoreError>;
+
+    // API keys and the signing-key lifecycle (schema v2).
+
+    /// The API key with this SHA-256 (hex), whatever its state: the caller checks
+    /// [`ApiKeyRecord::usable_at`]. Called on every request, so a revocation takes effect on
+    /// the next request in every process that shares the database.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn api_key(&self, key_sha256: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+
+    /// Adds an API key to an existing developer.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure (also when the developer does not exist).
+    fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+
+    /// Every API key of every developer, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
+
+    /// Revokes an API key at `now_ms` (a second revocation keeps the first time). Returns
+    /// the key afterwards, `None` when there is no key with that id.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn revoke_api_key(&self, key_id: &str, now_ms: u64)
+    -> Result<Option<ApiKeyRecord>, StoreError>;
+
+    /// Every developer, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn developers(&self) -> Result<Vec<DeveloperRecord>, StoreError>;
+
+    /// Replaces the stored private key bytes of signing key `kid` (sealing a plain key
+    /// under a newly configured key-encryption key). Returns whether the key exists.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn reseal_signing_key(&self, kid: &str, private_key: &[u8]) -> Result<bool, StoreError>;
+
+    /// Deletes every signing key retired before `retired_before_ms` (private and public
+    /// half): the caller passes `now - longest token lifetime`, so no token a deleted key
+    /// signed can still be valid. Returns how many were deleted.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    fn delete_retired_signing_keys(&self, retired_before_ms: u64) -> Result<usize, StoreError>;
+}
+
+// API keys, storage quota and bounded pages (schema v2).
+
+/// What an API key may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ApiKeyRole {
+    /// Everything: issue, refresh, revoke, list and read bundles, and sync.
+    Admin,
+    /// What a device needs: `POST /v1/audit/offline-sync` and
+    /// `GET /v1/consent-bundles/{id}/revocation-status`. Every other route answers 403.
+    Sync,
+}
+
+impl ApiKeyRole {
+    /// The role's name, as stored and as the CLI takes it (`admin`, `sync`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Sync => "sync",
+        }
+    }
+
+    /// Reads a role's name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "admin" => Some(Self::Admin),
+            "sync" => Some(Self::Sync),
+            _ => None,
+        }
+    }
+}
+
+/// One API key of a developer. The store keeps the SHA-256 of the key, never the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    /// `key_<ULID>`: names the key in `gx server key list` and `revoke`; not a secret.
+    pub id: String,
+    /// The developer the key acts for.
+    pub developer_id: String,
+    /// SHA-256 of the key, lowercase hex (redacted in `Debug`: it identifies the secret).
+    pub key_sha256: String,
+    /// A free-text label (`fleet-2026-12`).
+    pub label: Option<String>,
+    /// What the key may do.
+    pub role: ApiKeyRole,
+    /// Creation time, Unix milliseconds.
+    pub created_at: u64,
+    /// After this instant (Unix milliseconds) the key answers 401.
+    pub expires_at: Option<u64>,
+    /// When the key was revoked, Unix milliseconds; a revoked key answers 401.
+    pub revoked_at: Option<u64>,
+}
+
+impl ApiKeyRecord {
+    /// Whether the key authenticates a request at `now_ms`: not revoked, not expired.
+    pub fn usable_at(&self, now_ms: u64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| now_ms < e)
+    }
+}
+
+impl fmt::Debug for ApiKeyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKeyRecord")
+            .field("id", &self.id)
+            .field("developer_id", &self.developer_id)
+            .field("key_sha256", &"<redacted>")
+            .field("label", &self.label)
+            .field("role", &self.role)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("revoked_at", &self.revoked_at)
+            .finish()
+    }
+}
+
+/// One page of [`Store::entries`].
+///
+/// Memory: the page holds at most the `limit` and `max_bytes` the caller asked for (plus
+/// one entry when the first alone is larger), never the whole chain.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EntryPage {
+    /// The entries, ascending `seq`.
+    pub entries: Vec<StoredEntry>,
+    /// Whether entries with a higher `seq` are stored.
+    pub more: bool,
+}
+
+impl EntryPage {
+    /// Fills a page from `rows` (ascending `seq`, the query asked for `limit + 1`): at most
+    /// `limit` entries and `max_bytes` of their JSON, but at least one; `more` when a row
+    /// was left over. Rows are taken one at a time, so a lazy iterator is never drained
+    /// past the page. PostgreSQL's streamed page applies the same rule.
+    ///
+    /// # Errors
+    /// The first error `rows` yields.
+    pub(crate) fn fill<E>(
+        rows: impl IntoIterator<Item = Result<StoredEntry, E>>,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<Self, E> {
+        let mut page = Self::default();
+        let mut bytes = 0usize;
+        for row in rows {
+            let entry = row?;
+            let full = page.entries.len() >= limit as usize
+                || (!page.entries.is_empty() && bytes.saturating_add(entry.json.len()) > max_bytes);
+            if full {
+                page.more = true;
+                break;
+            }
+            bytes = bytes.saturating_add(entry.json.len());
+            page.entries.push(entry);
+        }
+        Ok(page)
+    }
 }
 
 impl fmt::Debug for dyn Store {

@@ -4,6 +4,9 @@
 //! particular [`Store::append_entries`], a critical section: SQLite has one writer at a
 //! time anyway, so a pool would buy nothing for writes. Schema migrations are numbered in
 //! [`MIGRATIONS`] and tracked with `PRAGMA user_version`.
+//!
+//! The file holds private signing keys, so [`SqliteStore::open`] creates the database and
+//! its `-wal` and `-shm` files with mode 0600 before SQLite writes a byte to any of them.
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -11,9 +14,12 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{
-    AgentRecord, AppendOutcome, BundleQuery, BundleRecord, BundleRefresh, BundleStatus,
-    DeveloperRecord, NewEntry, SigningKeyRecord, Store, StoreError, StoredEntry, reconcile,
+    AgentRecord, ApiKeyRecord, ApiKeyRole, AppendOutcome, BundleQuery, BundleRecord, BundleRefresh,
+    BundleStatus, DeveloperRecord, EntryPage, NewEntry, RefreshOutcome, SigningKeyRecord, Store,
+    StoreError, StoredEntry, reconcile,
 };
+use crate::config::RateLimit;
+use crate::rate_limit::RateLimiter;
 
 /// Schema migrations: entry `i` takes the database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -73,11 +79,113 @@ const MIGRATIONS: &[&str] = &[
         synced_at INTEGER NOT NULL,
         PRIMARY KEY (bundle_id, seq)
     ) WITHOUT ROWID;",
+    // v2: several API keys per developer, each with an id, label, role, expiry and
+    // revocation (the v1 key becomes an admin key); per-developer stored bytes for the
+    // storage quota.
+    "ALTER TABLE api_keys RENAME TO api_keys_v1;
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        key_sha256 TEXT NOT NULL UNIQUE,
+        developer_id TEXT NOT NULL REFERENCES developers(id),
+        label TEXT,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'sync')),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        revoked_at INTEGER
+    );
+    INSERT INTO api_keys (id, key_sha256, developer_id, label, role, created_at)
+        SELECT 'key_' || upper(substr(key_sha256, 1, 26)), key_sha256, developer_id, 'initial', 'admin', created_at
+        FROM api_keys_v1;
+    DROP TABLE api_keys_v1;
+    ALTER TABLE developers ADD COLUMN stored_bytes INTEGER NOT NULL DEFAULT 0;
+    UPDATE developers SET stored_bytes = (
+        SELECT COALESCE(SUM(LENGTH(CAST(e.json AS BLOB))), 0)
+        FROM audit_entries e JOIN bundles b ON b.id = e.bundle_id
+        WHERE b.developer_id = developers.id
+    );",
 ];
+
+/// The columns of `api_keys`, in [`api_key_from_row`]'s order.
+const API_KEY_COLUMNS: &str =
+    "id, developer_id, key_sha256, label, role, created_at, expires_at, revoked_at";
+
+fn api_key_from_row(r: &Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
+    let role: String = r.get(4)?;
+    let role = ApiKeyRole::parse(&role).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            4,
+            rusqlite::types::Type::Text,
+            Box::from("unknown API key role"),
+        )
+    })?;
+    Ok(ApiKeyRecord {
+        id: r.get(0)?,
+        developer_id: r.get(1)?,
+        key_sha256: r.get(2)?,
+        label: r.get(3)?,
+        role,
+        created_at: r.get(5)?,
+        expires_at: r.get(6)?,
+        revoked_at: r.get(7)?,
+    })
+}
+
+fn insert_api_key(conn: &Connection, k: &ApiKeyRecord) -> Result<(), StoreError> {
+    conn.execute(
+        &format!(
+            "INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        ),
+        params![
+            k.id,
+            k.developer_id,
+            k.key_sha256,
+            k.label,
+            k.role.as_str(),
+            k.created_at,
+            k.expires_at,
+            k.revoked_at
+        ],
+    )?;
+    Ok(())
+}
+
+/// Creates `path`, `path-wal` and `path-shm` with mode 0600 where they do not exist yet, and
+/// narrows existing ones to 0600, so SQLite never writes key material into a file others
+/// can read. (SQLite gives new `-wal`/`-shm` files the database file's mode, but a file
+/// created by an older version, or by hand, may be laxer.)
+fn create_private_files(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let p = std::path::PathBuf::from(p);
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&p)
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                        .map_err(StoreError::Permissions)?;
+                }
+                Err(e) => return Err(StoreError::Permissions(e)),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
 
 /// A [`Store`] in one SQLite database file (WAL mode, `synchronous=FULL`).
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Rate-limit windows: in memory, since one process serves an SQLite file.
+    limiter: RateLimiter,
 }
 
 impl core::fmt::Debug for SqliteStore {
@@ -90,9 +198,10 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     ///
     /// # Errors
-    /// [`StoreError`] when the file cannot be opened, is not a gx-server database, or was
-    /// written by a newer version.
+    /// [`StoreError`] when the file cannot be created 0600 or opened, is not a gx-server
+    /// database, or was written by a newer version.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        create_private_files(path)?;
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(core::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -102,6 +211,7 @@ impl SqliteStore {
         migrate(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            limiter: RateLimiter::default(),
         })
     }
 
@@ -175,6 +285,21 @@ fn bundle_from_row(r: &Row<'_>) -> rusqlite::Result<BundleRecord> {
     })
 }
 
+/// Why a refresh of `b` is refused at `now_ms` (the caller found the refresh did not apply).
+pub(super) fn refusal(b: &BundleRecord, now_ms: u64) -> RefreshOutcome {
+    if b.revoked_at.is_some() {
+        RefreshOutcome::Revoked
+    } else if !b.grant_active {
+        RefreshOutcome::GrantInactive
+    } else if b.status(now_ms) == BundleStatus::Expired {
+        RefreshOutcome::Expired
+    } else {
+        // The row changed between the UPDATE and this read cannot happen under the lock;
+        // report the nearest truth rather than claim success.
+        RefreshOutcome::UnknownBundle
+    }
+}
+
 fn select_bundle(
     conn: &Connection,
     developer_id: &str,
@@ -196,7 +321,7 @@ impl Store for SqliteStore {
     fn create_tenant(
         &self,
         developer: &DeveloperRecord,
-        api_key_sha256: &str,
+        key: &ApiKeyRecord,
         agent: &AgentRecord,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
@@ -205,27 +330,13 @@ impl Store for SqliteStore {
             "INSERT INTO developers (id, created_at) VALUES (?1, ?2)",
             params![developer.id, developer.created_at],
         )?;
-        tx.execute(
-            "INSERT INTO api_keys (key_sha256, developer_id, created_at) VALUES (?1, ?2, ?3)",
-            params![api_key_sha256, developer.id, developer.created_at],
-        )?;
+        insert_api_key(&tx, key)?;
         tx.execute(
             "INSERT INTO agents (id, developer_id, did, scopes, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![agent.id, agent.developer_id, agent.did, scopes_to_text(&agent.scopes), agent.created_at],
         )?;
         tx.commit()?;
         Ok(())
-    }
-
-    fn developer_for_key(&self, api_key_sha256: &str) -> Result<Option<String>, StoreError> {
-        let conn = self.conn()?;
-        Ok(conn
-            .query_row(
-                "SELECT developer_id FROM api_keys WHERE key_sha256 = ?1",
-                [api_key_sha256],
-                |r| r.get(0),
-            )
-            .optional()?)
     }
 
     fn agent(&self, developer_id: &str, agent_id: &str) -> Result<Option<AgentRecord>, StoreError> {
@@ -255,7 +366,7 @@ impl Store for SqliteStore {
         let rows = stmt.query_map([], |r| {
             Ok(SigningKeyRecord {
                 kid: r.get(0)?,
-                pkcs8: zeroize::Zeroizing::new(r.get(1)?),
+                private_key: zeroize::Zeroizing::new(r.get(1)?),
                 created_at: r.get(2)?,
                 retired_at: r.get(3)?,
             })
@@ -263,19 +374,33 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn add_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
+    fn add_signing_key(
+        &self,
+        key: &SigningKeyRecord,
+        expected_current: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: Option<String> = tx
+            .query_row(
+                "SELECT kid FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if current.as_deref() != expected_current {
+            return Ok(false);
+        }
         tx.execute(
             "UPDATE signing_keys SET retired_at = ?1 WHERE retired_at IS NULL",
             [key.created_at],
         )?;
         tx.execute(
             "INSERT INTO signing_keys (kid, pkcs8, created_at, retired_at) VALUES (?1, ?2, ?3, NULL)",
-            params![key.kid, key.pkcs8.as_slice(), key.created_at],
+            params![key.kid, key.private_key.as_slice(), key.created_at],
         )?;
         tx.commit()?;
-        Ok(())
+        Ok(true)
     }
 
     fn insert_bundle(&self, b: &BundleRecord) -> Result<(), StoreError> {
@@ -354,14 +479,28 @@ impl Store for SqliteStore {
         developer_id: &str,
         bundle_id: &str,
         r: &BundleRefresh,
-    ) -> Result<bool, StoreError> {
-        let conn = self.conn()?;
-        let n = conn.execute(
+        now_ms: u64,
+    ) -> Result<RefreshOutcome, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The state is checked in the UPDATE itself, inside the write lock: a revoke that
+        // committed first makes this refresh change nothing.
+        let n = tx.execute(
             "UPDATE bundles SET token_id = ?1, audit_public_key = ?2, offline_expires_at = ?3, checkpoint_at = ?4
-             WHERE id = ?5 AND developer_id = ?6",
-            params![r.token_id, r.audit_public_key.as_slice(), r.offline_expires_at, r.checkpoint_at, bundle_id, developer_id],
+             WHERE id = ?5 AND developer_id = ?6
+               AND revoked_at IS NULL AND grant_active AND offline_expires_at > ?7",
+            params![r.token_id, r.audit_public_key.as_slice(), r.offline_expires_at, r.checkpoint_at, bundle_id, developer_id, now_ms],
         )?;
-        Ok(n == 1)
+        let outcome = if n == 1 {
+            RefreshOutcome::Refreshed
+        } else {
+            match select_bundle(&tx, developer_id, bundle_id)? {
+                None => RefreshOutcome::UnknownBundle,
+                Some(b) => refusal(&b, now_ms),
+            }
+        };
+        tx.commit()?;
+        Ok(outcome)
     }
 
     fn revoke_bundle(
@@ -399,20 +538,28 @@ impl Store for SqliteStore {
     fn append_entries(
         &self,
         bundle_id: &str,
+        audit_key: &[u8; 32],
         batch: &[NewEntry],
         now_ms: u64,
+        quota_bytes: Option<u64>,
     ) -> Result<AppendOutcome, StoreError> {
         let mut conn = self.conn()?;
-        // IMMEDIATE takes SQLite's write lock up front: the read of the tail and the
-        // inserts below see no other writer in between (the protocol's row lock).
+        // IMMEDIATE takes SQLite's write lock up front: the read of the key and the tail
+        // and the inserts below see no other writer in between (the protocol's row lock).
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let exists: Option<i64> = tx
-            .query_row("SELECT 1 FROM bundles WHERE id = ?1", [bundle_id], |r| {
-                r.get(0)
-            })
+        let state: Option<(Vec<u8>, Option<u64>, String, u64)> = tx
+            .query_row(
+                "SELECT b.audit_public_key, b.revoked_at, d.id, d.stored_bytes
+                 FROM bundles b JOIN developers d ON d.id = b.developer_id WHERE b.id = ?1",
+                [bundle_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
             .optional()?;
-        if exists.is_none() {
+        let Some((key, revoked_at, developer_id, used)) = state else {
             return Ok(AppendOutcome::UnknownBundle);
+        };
+        if key.as_slice() != audit_key.as_slice() {
+            return Ok(AppendOutcome::KeyChanged);
         }
         let tail: Option<(u64, String)> = tx
             .query_row(
@@ -438,8 +585,15 @@ impl Store for SqliteStore {
             }
         };
         let new = batch.get(first_new..).unwrap_or_default();
+        let new_bytes: u64 = new.iter().map(|e| e.json.len() as u64).sum();
+        if let Some(quota) = quota_bytes
+            && new_bytes > 0
+            && used.saturating_add(new_bytes) > quota
         {
-            let mut insert = tx.prepare(
+            return Ok(AppendOutcome::QuotaExceeded { used, quota });
+        }
+        {
+            let mut insert = tx.prepare_cached(
                 "INSERT INTO audit_entries (bundle_id, seq, hash, json, synced_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for e in new {
@@ -450,8 +604,25 @@ impl Store for SqliteStore {
             "UPDATE bundles SET audit_entry_count = audit_entry_count + ?1, last_sync_at = ?2 WHERE id = ?3",
             params![new.len() as u64, now_ms, bundle_id],
         )?;
+        tx.execute(
+            "UPDATE developers SET stored_bytes = stored_bytes + ?1 WHERE id = ?2",
+            params![new_bytes, developer_id],
+        )?;
         tx.commit()?;
-        Ok(AppendOutcome::Accepted { stored: new.len() })
+        Ok(AppendOutcome::Accepted {
+            stored: new.len(),
+            revoked_at,
+        })
+    }
+
+    fn count_request(
+        &self,
+        key_id: &str,
+        route: &'static str,
+        limit: RateLimit,
+        now_ms: u64,
+    ) -> Result<Result<(), u64>, StoreError> {
+        Ok(self.limiter.check(key_id, route, limit, now_ms))
     }
 
     fn entries(
@@ -459,13 +630,16 @@ impl Store for SqliteStore {
         bundle_id: &str,
         after_seq: u64,
         limit: u32,
-    ) -> Result<Vec<StoredEntry>, StoreError> {
+        max_bytes: usize,
+    ) -> Result<EntryPage, StoreError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(
             "SELECT seq, hash, json, synced_at FROM audit_entries
              WHERE bundle_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![bundle_id, after_seq, limit], |r| {
+        // One row more than asked for tells whether another page follows; rows are read
+        // one at a time, so a page never holds more than its budget.
+        let rows = stmt.query_map(params![bundle_id, after_seq, u64::from(limit) + 1], |r| {
             Ok(StoredEntry {
                 seq: r.get(0)?,
                 hash: r.get(1)?,
@@ -473,6 +647,84 @@ impl Store for SqliteStore {
                 synced_at: r.get(3)?,
             })
         })?;
+        Ok(EntryPage::fill(rows, limit, max_bytes)?)
+    }
+
+    // API keys and the signing-key lifecycle (schema v2).
+
+    fn api_key(&self, key_sha256: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let conn = self.conn()?;
+        Ok(conn
+            .query_row(
+                &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_sha256 = ?1"),
+                [key_sha256],
+                api_key_from_row,
+            )
+            .optional()?)
+    }
+
+    fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        insert_api_key(&*self.conn()?, key)
+    }
+
+    fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map([], api_key_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn revoke_api_key(
+        &self,
+        key_id: &str,
+        now_ms: u64,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2",
+            params![now_ms, key_id],
+        )?;
+        let key = tx
+            .query_row(
+                &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = ?1"),
+                [key_id],
+                api_key_from_row,
+            )
+            .optional()?;
+        tx.commit()?;
+        Ok(key)
+    }
+
+    fn developers(&self) -> Result<Vec<DeveloperRecord>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt =
+            conn.prepare("SELECT id, created_at FROM developers ORDER BY created_at, id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(DeveloperRecord {
+                id: r.get(0)?,
+                created_at: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn reseal_signing_key(&self, kid: &str, private_key: &[u8]) -> Result<bool, StoreError> {
+        let conn = self.conn()?;
+        let n = conn.execute(
+            "UPDATE signing_keys SET pkcs8 = ?1 WHERE kid = ?2",
+            params![private_key, kid],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn delete_retired_signing_keys(&self, retired_before_ms: u64) -> Result<usize, StoreError> {
+        let conn = self.conn()?;
+        Ok(conn.execute(
+            "DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < ?1",
+            [retired_before_ms],
+        )?)
     }
 }

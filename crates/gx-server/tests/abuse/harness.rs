@@ -10,8 +10,8 @@ use std::sync::Arc;
 use aws_lc_rs::signature::Ed25519KeyPair;
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 use gx_server::{
-    AgentRecord, DeveloperRecord, InitOptions, RateLimits, RunningServer, Server, ServerConfig,
-    SqliteStore, Store, SystemClock, Timeouts, init_db,
+    AgentRecord, ApiKeyRecord, ApiKeyRole, DeveloperRecord, InitOptions, RateLimits, RunningServer,
+    Server, ServerConfig, SqliteStore, Store, SystemClock, Timeouts, init_db,
 };
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -92,6 +92,20 @@ impl Abuse {
     }
 }
 
+/// An admin key record for `developer_id` with this SHA-256.
+pub(crate) fn admin_key(developer_id: &str, key_sha256: String) -> ApiKeyRecord {
+    ApiKeyRecord {
+        id: format!("key_{}", &key_sha256[..26]),
+        developer_id: developer_id.to_owned(),
+        key_sha256,
+        label: None,
+        role: ApiKeyRole::Admin,
+        created_at: 0,
+        expires_at: None,
+        revoked_at: None,
+    }
+}
+
 /// Adds a developer with an API key and an agent holding `read:contacts`; returns
 /// (API key, agent id).
 pub(crate) fn second_tenant(db: &Path, name: &str) -> (String, String) {
@@ -110,7 +124,7 @@ pub(crate) fn second_tenant(db: &Path, name: &str) -> (String, String) {
     };
     SqliteStore::open(db)
         .unwrap()
-        .create_tenant(&dev, &hex(hash.as_ref()), &agent)
+        .create_tenant(&dev, &admin_key(&dev.id, hex(hash.as_ref())), &agent)
         .unwrap();
     (key, agent.id)
 }

@@ -265,6 +265,7 @@ async fn rate_limits_answer_429_with_retry_after() {
     let limits = RateLimits {
         create: Some(RateLimit::per_minute(10)),
         sync: Some(RateLimit::per_minute(20)),
+        read: Some(RateLimit::per_minute(120)),
     };
     let t = start_with(limits).await;
     assert_eq!(RateLimits::default(), limits, "the protocol's defaults");

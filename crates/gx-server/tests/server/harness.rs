@@ -1,14 +1,13 @@
 //! Starting a server for a test, and writing audit entries the way the TS client does.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use aws_lc_rs::signature::Ed25519KeyPair;
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 use gx_core::UnixTime;
 use gx_server::{
-    InitOptions, InitOutput, ManualClock, RateLimits, RunningServer, Server, ServerConfig, TlsMode,
-    init_db,
+    Database, InitOptions, InitOutput, ManualClock, RateLimits, RunningServer, Server,
+    ServerConfig, Store, TlsMode, init_db,
 };
 use hyper::StatusCode;
 use serde_json::{Value, json};
@@ -18,10 +17,34 @@ use crate::client::Client;
 
 pub(crate) const SCOPES: &[&str] = &["read:contacts", "write:calendar", "read:calendar"];
 
+/// Which backend a test binary runs its tests against (each binary's root says).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code, reason = "each test binary constructs one of the two")]
+pub(crate) enum Backend {
+    /// A file in the test's temporary directory.
+    Sqlite,
+    /// A fresh database in the binary's PostgreSQL cluster (see `pg`).
+    Postgres,
+}
+
+/// A new, empty database of this binary's backend.
+///
+/// Without PostgreSQL (outside CI) the PostgreSQL binary has nothing to test: the first
+/// test to ask ends the process with success, after `pg` has said why on stderr.
+pub(crate) fn fresh_database(dir: &std::path::Path) -> Database {
+    match crate::BACKEND {
+        Backend::Sqlite => Database::Sqlite(dir.join("gx.db")),
+        Backend::Postgres => match crate::pg::fresh_database() {
+            Some(db) => db,
+            None => std::process::exit(0),
+        },
+    }
+}
+
 pub(crate) struct TestServer {
     pub(crate) server: RunningServer,
     pub(crate) dir: TempDir,
-    pub(crate) db: PathBuf,
+    pub(crate) db: Database,
     pub(crate) tenant: InitOutput,
     pub(crate) clock: ManualClock,
     pub(crate) client: Client,
@@ -39,8 +62,16 @@ pub(crate) async fn start() -> TestServer {
 }
 
 pub(crate) async fn start_with(limits: RateLimits) -> TestServer {
+    start_configured(limits, |_| {}).await
+}
+
+/// A server whose configuration `tweak` adjusts (quota, key-encryption key, timers).
+pub(crate) async fn start_configured(
+    limits: RateLimits,
+    tweak: impl Fn(&mut ServerConfig),
+) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("gx.db");
+    let db = fresh_database(dir.path());
     let tenant = init_db(
         &db,
         InitOptions {
@@ -51,7 +82,7 @@ pub(crate) async fn start_with(limits: RateLimits) -> TestServer {
     )
     .unwrap();
     let clock = ManualClock::new(wall_clock());
-    let (server, client) = launch(&db, &clock, limits, tenant.api_key.expose()).await;
+    let (server, client) = launch_with(&db, &clock, limits, tenant.api_key.expose(), tweak).await;
     TestServer {
         server,
         dir,
@@ -63,16 +94,28 @@ pub(crate) async fn start_with(limits: RateLimits) -> TestServer {
     }
 }
 
-async fn launch(
-    db: &std::path::Path,
+pub(crate) async fn launch(
+    db: &Database,
     clock: &ManualClock,
     limits: RateLimits,
     key: &str,
+) -> (RunningServer, Client) {
+    launch_with(db, clock, limits, key, |_| {}).await
+}
+
+/// Starts a server on `db` (another replica, when one already runs there).
+pub(crate) async fn launch_with(
+    db: &Database,
+    clock: &ManualClock,
+    limits: RateLimits,
+    key: &str,
+    tweak: impl Fn(&mut ServerConfig),
 ) -> (RunningServer, Client) {
     let mut config = ServerConfig::new(db, "127.0.0.1:0".parse().unwrap());
     config.tls = TlsMode::SelfSigned { ca_out: None };
     config.rate_limits = limits;
     config.clock = Arc::new(clock.clone());
+    tweak(&mut config);
     let server = Server::start(config).await.unwrap();
     let client = Client::new(
         server.local_addr(),
@@ -83,6 +126,11 @@ async fn launch(
 }
 
 impl TestServer {
+    /// A second handle on the server's database, as an operator's tool would open it.
+    pub(crate) fn store(&self) -> Arc<dyn Store> {
+        self.db.open().unwrap()
+    }
+
     /// Stops the server and starts a new one on the same database.
     pub(crate) async fn restart(self) -> Self {
         let Self {
@@ -177,13 +225,31 @@ impl ChainWriter {
     }
 
     pub(crate) fn hash_of(&self, seq: u64, action: &str, prev: &str, i: u64) -> String {
+        self.hash_with(seq, action, prev, &format!("{{\"i\":{i}}}"))
+    }
+
+    /// The hash of an entry whose metadata serialises (as `JSON.stringify` would) to `m`.
+    fn hash_with(&self, seq: u64, action: &str, prev: &str, m: &str) -> String {
         let input = format!(
-            "{seq}|2026-11-27T10:00:00.000Z|{action}|{}|{}|{}|success|{{\"i\":{i}}}|{prev}",
+            "{seq}|2026-11-27T10:00:00.000Z|{action}|{}|{}|{}|success|{m}|{prev}",
             self.agent_did,
             self.grant_id,
             self.scopes.join(",")
         );
         hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, input.as_bytes()).as_ref())
+    }
+
+    /// The next entry of the chain, with `{"pad": "<pad_len x>"}` as metadata.
+    pub(crate) fn next_padded(&mut self, pad_len: usize) -> Value {
+        let (seq, prev) = (self.seq + 1, self.prev.clone());
+        let metadata = json!({"pad": "x".repeat(pad_len)});
+        let hash = self.hash_with(seq, "tool:read_contacts", &prev, &metadata.to_string());
+        let e = json!({"seq": seq, "timestamp": "2026-11-27T10:00:00.000Z", "action": "tool:read_contacts",
+               "agentDID": self.agent_did, "grantId": self.grant_id, "scopes": self.scopes, "result": "success",
+               "metadata": metadata, "prevHash": prev, "hash": hash, "signature": self.sign(&hash)});
+        self.seq = seq;
+        self.prev = hash;
+        e
     }
 
     pub(crate) fn sign(&self, hash: &str) -> String {

@@ -1,6 +1,6 @@
 //! Interop with the published TypeScript client: a chain it wrote is accepted by sync.
 
-use gx_server::{BundleRecord, SqliteStore, Store};
+use gx_server::BundleRecord;
 use hyper::{Method, StatusCode};
 
 use crate::harness::{pem_der, start};
@@ -40,10 +40,7 @@ async fn typescript_client_chain_is_accepted() {
         audit_entry_count: 0,
         last_sync_at: None,
     };
-    SqliteStore::open(&t.db)
-        .unwrap()
-        .insert_bundle(&bundle)
-        .unwrap();
+    t.store().insert_bundle(&bundle).unwrap();
 
     // The lines go up byte for byte as the client wrote them, in two batches.
     let lines: Vec<&str> = CHAIN.lines().collect();

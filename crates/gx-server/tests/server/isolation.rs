@@ -1,6 +1,6 @@
 //! Tenant isolation: developer B's key cannot see or touch developer A's bundles (404).
 
-use gx_server::{AgentRecord, DeveloperRecord, SqliteStore, Store};
+use gx_server::{AgentRecord, ApiKeyRecord, ApiKeyRole, DeveloperRecord};
 use hyper::StatusCode;
 use serde_json::json;
 
@@ -16,7 +16,7 @@ async fn another_developer_gets_404_everywhere() {
     let key_b = "gx_second_developer_key_for_isolation_tests";
     let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key_b.as_bytes());
     let hash: String = hash.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    let store = SqliteStore::open(&t.db).unwrap();
+    let store = t.store();
     let dev_b = DeveloperRecord {
         id: String::from("dev_B"),
         created_at: 0,
@@ -28,7 +28,17 @@ async fn another_developer_gets_404_everywhere() {
         scopes: vec![String::from("read:contacts")],
         created_at: 0,
     };
-    store.create_tenant(&dev_b, &hash, &agent_b).unwrap();
+    let key = ApiKeyRecord {
+        id: String::from("key_B"),
+        developer_id: dev_b.id.clone(),
+        key_sha256: hash,
+        label: None,
+        role: ApiKeyRole::Admin,
+        created_at: 0,
+        expires_at: None,
+        revoked_at: None,
+    };
+    store.create_tenant(&dev_b, &key, &agent_b).unwrap();
     let b = t.client.with_key(key_b);
 
     for path in ["", "/revocation-status", "/audit"] {

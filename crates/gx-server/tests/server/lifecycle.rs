@@ -2,7 +2,6 @@
 
 use core::time::Duration;
 
-use gx_server::{SqliteStore, Store};
 use hyper::StatusCode;
 use serde_json::{Value, json};
 
@@ -88,12 +87,7 @@ async fn refresh_refusals() {
         .unwrap()
         .to_owned();
     // An operator deactivates the grant through the store (a second handle on the live database).
-    assert!(
-        SqliteStore::open(&t.db)
-            .unwrap()
-            .set_grant_active(&grant, false)
-            .unwrap()
-    );
+    assert!(t.store().set_grant_active(&grant, false).unwrap());
     let r = t
         .client
         .post(&refresh(inactive["bundleId"].as_str().unwrap()), &json!({}))
