@@ -140,6 +140,9 @@ pub(crate) fn inspect(args: &BundleInspectArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What to do about a revoked bundle: no retry can help.
+const REVOKED_NEXT: &str = "stop the agent; a new bundle needs a new consent";
+
 pub(crate) fn refresh(args: &BundleRefreshArgs) -> anyhow::Result<ExitCode> {
     let device = secrets::device(&args.file, args.key_file.as_deref(), Some(&args.log))?;
     let bundle = device.bundle();
@@ -161,11 +164,32 @@ pub(crate) fn refresh(args: &BundleRefreshArgs) -> anyhow::Result<ExitCode> {
         .block_on(client.sync(log, bundle.bundle_id(), &options, |_| {}))
         .map_err(|e| failure::sync_error(&e, &base, bundle.bundle_id()))?;
     steps.next("asking the server for a fresh bundle (new token and audit key)");
-    let outcome = runtime
-        .block_on(client.refresh_device(&device, &options))
-        .map_err(|e| {
-            failure::refresh_error(&e, &base, bundle.bundle_id(), device.refresh_pending())
-        })?;
+    let outcome = match runtime.block_on(client.refresh_device(&device, &options)) {
+        Ok(outcome) => outcome,
+        // A revocation (known before, or learned by the final sync) is a clean "no" like
+        // every other command's BUNDLE_REVOKED: exit 1, and no hint to retry.
+        Err(e) if e.code() == "BUNDLE_REVOKED" => {
+            steps.finish();
+            let message = format!("not refreshed: {} was revoked", bundle.bundle_id());
+            if args.json {
+                output::json(&json!({
+                    "refreshed": false,
+                    "error": {"code": "BUNDLE_REVOKED", "message": message, "next": REVOKED_NEXT},
+                }))?;
+            } else {
+                report_invalid("BUNDLE_REVOKED", &message, REVOKED_NEXT);
+            }
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => {
+            return Err(failure::refresh_error(
+                &e,
+                &base,
+                bundle.bundle_id(),
+                device.refresh_pending(),
+            ));
+        }
+    };
     steps.finish();
     if args.json {
         output::json(&json!({

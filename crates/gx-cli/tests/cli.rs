@@ -12,6 +12,7 @@ mod cli {
     mod human;
     mod lifecycle;
     mod online;
+    mod operator;
     mod server;
     mod server_keys;
     mod token;
