@@ -35,6 +35,9 @@ pub enum ServerError {
     CertGeneration(rcgen::Error),
     /// Writing the CA certificate for clients failed.
     WriteCa(PathBuf, io::Error),
+    /// The development CA's key file (beside the CA certificate) could not be read,
+    /// parsed or created (what failed in the text; never the key itself).
+    DevCaKey(PathBuf, String),
     /// A configuration value is invalid (named in the text).
     InvalidConfig(&'static str),
     /// A blocking task panicked or was cancelled.
@@ -69,6 +72,7 @@ impl ServerError {
             Self::Tls(_) => "TLS_CONFIG",
             Self::CertGeneration(_) => "CERT_GENERATION",
             Self::WriteCa(..) => "WRITE_CA",
+            Self::DevCaKey(..) => "DEV_CA_KEY",
             Self::InvalidConfig(_) => "INVALID_CONFIG",
             Self::Task => "TASK_FAILED",
             Self::NotInitialised(_) => "NOT_INITIALISED",
@@ -111,6 +115,11 @@ impl fmt::Display for ServerError {
             Self::WriteCa(p, e) => write!(
                 f,
                 "could not write the CA certificate to {}: {e}",
+                p.display()
+            ),
+            Self::DevCaKey(p, why) => write!(
+                f,
+                "the development CA key {}: {why} (delete it, and the CA certificate beside it, for a new CA that clients must trust again)",
                 p.display()
             ),
             Self::InvalidConfig(what) => write!(f, "invalid configuration: {what}"),

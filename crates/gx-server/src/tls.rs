@@ -1,13 +1,17 @@
 //! TLS for the listener: certificate files, or a generated development CA and leaf.
 //!
-//! The development certificate is made fresh at every start: an ECDSA P-256 CA
-//! ("gx-server development CA") and a leaf for `localhost`, `127.0.0.1` and `::1` (plus
-//! the listening IP when it is a specific one) signed by it. Clients trust the CA PEM,
-//! never the leaf, so the leaf can change without touching clients' configuration within
-//! one run; a restart makes a new CA.
+//! The development certificate: an ECDSA P-256 CA ("gx-server development CA") and a
+//! leaf for `localhost`, `127.0.0.1` and `::1` (plus the listening IP when it is a
+//! specific one) signed by it. Clients trust the CA PEM, never the leaf, so the leaf is
+//! made fresh at every start. When the CA certificate is written to a file
+//! (`--self-signed CA_OUT`), its private key is kept beside it (`CA_OUT.key`, mode 0600,
+//! created once): a restart signs the new leaf with the same CA key and subject, so the
+//! `ca.pem` devices were given keeps working. Without `CA_OUT` the CA lives only in memory
+//! and a restart makes a new one.
 
 use core::net::SocketAddr;
-use std::path::Path;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rcgen::{
@@ -18,6 +22,7 @@ use rustls::ServerConfig as RustlsConfig;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::TlsAcceptor;
+use zeroize::Zeroizing;
 
 use crate::config::TlsMode;
 use crate::error::ServerError;
@@ -49,7 +54,11 @@ pub(crate) fn setup(mode: &TlsMode, listen: SocketAddr) -> Result<TlsSetup, Serv
             })
         }
         TlsMode::SelfSigned { ca_out } => {
-            let (certs, key, ca_pem) = self_signed(listen)?;
+            let ca_key = match ca_out {
+                Some(path) => dev_ca_key(&dev_ca_key_path(path))?,
+                None => KeyPair::generate().map_err(ServerError::CertGeneration)?,
+            };
+            let (certs, key, ca_pem) = self_signed(listen, ca_key)?;
             if let Some(path) = ca_out {
                 std::fs::write(path, &ca_pem).map_err(|e| ServerError::WriteCa(path.clone(), e))?;
             }
@@ -94,8 +103,44 @@ fn acceptor(
 
 type CertAndKey = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>, String);
 
-fn self_signed(listen: SocketAddr) -> Result<CertAndKey, ServerError> {
-    let ca_key = KeyPair::generate().map_err(ServerError::CertGeneration)?;
+/// Where the development CA's private key is kept: `CA_OUT` with `.key` appended.
+pub(crate) fn dev_ca_key_path(ca_out: &Path) -> PathBuf {
+    let mut name = ca_out.as_os_str().to_owned();
+    name.push(".key");
+    PathBuf::from(name)
+}
+
+/// The development CA's key: read from `path` when it exists, else generated and written
+/// there (created new, mode 0600, synced), so every later start signs with the same CA.
+fn dev_ca_key(path: &Path) -> Result<KeyPair, ServerError> {
+    let fail = |why: String| ServerError::DevCaKey(path.to_owned(), why);
+    match std::fs::read_to_string(path) {
+        Ok(pem) => {
+            return KeyPair::from_pem(&pem)
+                .map_err(|_| fail(String::from("is not a PEM private key")));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(fail(format!("cannot be read: {e}"))),
+    }
+    let key = KeyPair::generate().map_err(ServerError::CertGeneration)?;
+    let pem = Zeroizing::new(key.serialize_pem());
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| fail(format!("cannot be created: {e}")))?;
+    file.write_all(pem.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| fail(format!("cannot be written: {e}")))?;
+    Ok(key)
+}
+
+fn self_signed(listen: SocketAddr, ca_key: KeyPair) -> Result<CertAndKey, ServerError> {
     let mut ca_params =
         CertificateParams::new(Vec::<String>::new()).map_err(ServerError::CertGeneration)?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

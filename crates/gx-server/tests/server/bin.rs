@@ -138,3 +138,91 @@ fn run_prints_the_url_first_and_stops_on_sigterm() {
     );
     assert!(logs.contains("shutting down"), "{logs}");
 }
+
+/// Starts `gx-server run --self-signed ca` on a free loopback port; the child and its port.
+#[cfg(unix)]
+fn start_self_signed(db: &std::path::Path, ca: &std::path::Path) -> (std::process::Child, u16) {
+    let mut child = Command::new(BIN)
+        .args([
+            "run",
+            "--db",
+            db.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--self-signed")
+        .arg(ca)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let port = first.trim().rsplit(':').next().unwrap().parse().unwrap();
+    (child, port)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_restart_keeps_the_development_ca_that_clients_trust() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gx.db");
+    let init = Command::new(BIN)
+        .args(["init", "--db", db.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    let ca = dir.path().join("ca.pem");
+    let key = dir.path().join("ca.pem.key");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+
+    let (mut first, port) = start_self_signed(&db, &ca);
+    let trusted = std::fs::read_to_string(&ca).unwrap();
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the CA key is private");
+    let key_pem = std::fs::read_to_string(&key).unwrap();
+    assert!(key_pem.contains("PRIVATE KEY"));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let _ = port;
+
+    // A device kept the first ca.pem; the restarted server must still be trusted by it.
+    for _ in 0..2 {
+        let (mut again, port) = start_self_signed(&db, &ca);
+        let r = rt.block_on(async {
+            crate::client::Client::new(([127, 0, 0, 1], port).into(), &trusted, None)
+                .get("/healthz")
+                .await
+        });
+        assert_eq!(r.status, hyper::StatusCode::OK);
+        assert_eq!(std::fs::read_to_string(&key).unwrap(), key_pem);
+        again.kill().unwrap();
+        again.wait().unwrap();
+    }
+
+    // A key file that is not a key is refused with its own code, not replaced.
+    std::fs::write(&key, "not a key").unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "--db",
+            db.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--self-signed")
+        .arg(&ca)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ca.pem.key") && err.contains("not a PEM private key"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), "not a key");
+}
