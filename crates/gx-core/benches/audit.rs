@@ -242,11 +242,12 @@ fn run_loop(spec: &str, entries: &[SignedAuditEntry<'_>]) {
 // Written out instead of `criterion_group!`/`criterion_main!`: two measurements.
 fn main() {
     let f = Fixture::new();
-    let entries = chain(&f.key, &f.metas);
     if let Ok(spec) = std::env::var("GX_AUDIT_LOOP") {
-        run_loop(&spec, &entries);
+        // One entry is all a loop needs: no 10,000 signatures before it.
+        run_loop(&spec, &chain(&f.key, &f.metas[..1]));
         return;
     }
+    let entries = chain(&f.key, &f.metas);
     let mut c = Criterion::default().configure_from_args();
     bench(&mut c, &f.key, &entries);
     c.final_summary();

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::chain::{ChainAnchor, ChainHead, Progress};
 use super::entry::{EntryHash, EntrySignature, PrevHash};
-use super::error::{BreakCode, ChainBreak, EntryError, MetadataError, WriteError};
+use super::error::{BreakCode, ChainBreak, EntryError, Field, MetadataError, WriteError};
 use super::fields::{self, Fields, Format, parse_seq};
 use super::json::{self, Style};
 use super::keys::AuditVerifyingKey;
@@ -42,7 +42,7 @@ impl Format for LegacyPy {
     /// number is of the wrong type).
     fn seq(text: &str, i: usize) -> Result<(u64, usize), EntryError> {
         let span = crate::json::number(text.as_bytes(), i)
-            .map_err(|_| EntryError::WrongType(super::error::Field::Seq))?;
+            .map_err(|_| EntryError::WrongType(Field::Seq))?;
         let digits = text.get(span.start..span.end).unwrap_or_default();
         if !digits.bytes().all(|c| c.is_ascii_digit()) {
             return Err(EntryError::BadSeq);
@@ -52,8 +52,7 @@ impl Format for LegacyPy {
 
     /// Any 64 hex digits; all zeros is the genesis.
     fn prev_hash(text: &str) -> Result<PrevHash, EntryError> {
-        let h = EntryHash::from_hex(text)
-            .map_err(|_| EntryError::BadHex(super::error::Field::PrevHash))?;
+        let h = EntryHash::from_hex(text).map_err(|_| EntryError::BadHex(Field::PrevHash))?;
         Ok(if h.as_bytes() == &[0; 32] {
             PrevHash::Genesis
         } else {
@@ -66,7 +65,7 @@ impl Format for LegacyPy {
         let mut s = [0u8; 64];
         match Base64Url::decode(text, &mut s) {
             Ok(d) if d.len() == 64 => Ok(EntrySignature::from_bytes(s)),
-            _ => Err(EntryError::BadBase64(super::error::Field::Signature)),
+            _ => Err(EntryError::BadBase64(Field::Signature)),
         }
     }
 }

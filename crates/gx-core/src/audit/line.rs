@@ -9,7 +9,7 @@
 //! ([`WriteError::Full`] when it is too small) or any `embedded_io::Write`.
 
 use super::entry::{EntrySignature, PrevHash, SignedAuditEntry, decimal};
-use super::error::{EntryError, WriteError};
+use super::error::{EntryError, Field, WriteError};
 use super::fields::{self, Fields, Format, parse_seq};
 use super::sink::{CountSink, IoSink, Sink, SliceSink};
 use crate::json::FromSyntax;
@@ -23,7 +23,7 @@ impl Format for Wire {
 
     fn seq(text: &str, i: usize) -> Result<(u64, usize), EntryError> {
         if !matches!(text.as_bytes().get(i), Some(b'-' | b'0'..=b'9')) {
-            return Err(EntryError::WrongType(super::error::Field::Seq));
+            return Err(EntryError::WrongType(Field::Seq));
         }
         let span = crate::json::number(text.as_bytes(), i).map_err(EntryError::from_syntax)?;
         let v = parse_seq(text.get(span.start..span.end).unwrap_or_default())?;
