@@ -15,7 +15,7 @@
 //! RFC 8259 and `JSON.parse`.
 
 mod unescape;
-pub(crate) use unescape::{Units, body_eq, cmp_bodies, decode};
+pub(crate) use unescape::{Units, body_eq, cmp_bodies, decode, eq_bodies};
 
 /// Which JSON a reader accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +49,7 @@ pub(crate) struct SyntaxError {
 
 impl SyntaxError {
     /// A fault at byte `at`, outside any escape sequence.
+    #[inline]
     pub(crate) const fn at(at: usize) -> Self {
         Self { start: at, at }
     }
@@ -72,6 +73,7 @@ pub(crate) struct Span {
 
 impl Span {
     /// These bytes of `b` (empty if the span is not inside `b`).
+    #[inline]
     pub(crate) fn of(self, b: &[u8]) -> &[u8] {
         b.get(self.start..self.end).unwrap_or_default()
     }
@@ -88,11 +90,13 @@ pub(crate) struct Str {
 
 impl Str {
     /// The offset of the opening quote.
+    #[inline]
     pub(crate) fn start(&self) -> usize {
         self.body.start - 1
     }
 
     /// The offset just past the closing quote.
+    #[inline]
     pub(crate) fn end(&self) -> usize {
         self.body.end + 1
     }
@@ -124,6 +128,7 @@ pub(crate) enum Token {
 }
 
 /// The offset of the first byte at or after `i` that is not whitespace.
+#[inline]
 pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
         i += 1;
@@ -132,6 +137,7 @@ pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> usize {
 }
 
 /// Reads the value that starts at `i` (see [`Token`]).
+#[inline]
 pub(crate) fn token(b: &[u8], i: usize, d: Dialect) -> Result<Token, SyntaxError> {
     match b.get(i) {
         Some(b'{') => Ok(Token::Object),
@@ -160,11 +166,29 @@ pub(crate) fn string(b: &[u8], i: usize, d: Dialect) -> Result<Str, SyntaxError>
                 escaped = true;
                 j = escape(b, j, d)?;
             }
-            Some(0x20..) => j += 1,
+            Some(0x20..) => {
+                j += 1;
+                // A long string (a JWKS modulus, a hash) has its run of plain
+                // characters swept in one go after its first few bytes; short ones
+                // (most keys) never pay for setting the sweep up.
+                if j == start + 8 {
+                    j = plain_run(b, j);
+                }
+            }
             // A control character, or the end of the text.
             _ => return Err(SyntaxError::at(j)),
         }
     }
+}
+
+/// The offset of the first byte at or after `i` that is a quote, a backslash or a
+/// control character (or the text's length).
+fn plain_run(b: &[u8], i: usize) -> usize {
+    let rest = b.get(i..).unwrap_or_default();
+    let run = rest
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+    i + run.unwrap_or(rest.len())
 }
 
 /// Checks the escape sequence whose backslash is at `i`; returns the offset after it.
@@ -189,6 +213,7 @@ fn escape(b: &[u8], i: usize, d: Dialect) -> Result<usize, SyntaxError> {
 }
 
 /// Four hex digits at `at`, as a UTF-16 code unit.
+#[inline]
 pub(crate) fn hex4(b: &[u8], at: usize) -> Option<u32> {
     let mut v = 0u32;
     for k in 0..4 {
@@ -229,6 +254,7 @@ pub(crate) fn number(b: &[u8], i: usize) -> Result<Span, SyntaxError> {
 }
 
 /// The offset after the run of digits at `i` (none is fine).
+#[inline]
 fn digits(b: &[u8], mut i: usize) -> usize {
     while let Some(b'0'..=b'9') = b.get(i) {
         i += 1;
@@ -237,6 +263,7 @@ fn digits(b: &[u8], mut i: usize) -> usize {
 }
 
 /// The offset after the run of digits at `i`, which must not be empty.
+#[inline]
 fn some_digits(b: &[u8], i: usize) -> Result<usize, SyntaxError> {
     match digits(b, i) {
         j if j == i => Err(SyntaxError::at(j)),
@@ -296,6 +323,7 @@ pub(crate) fn skip_value(b: &[u8], i: usize, d: Dialect) -> Result<usize, Syntax
 /// Walks the members of the object whose `{` is at `i`. For each one, `member(key,
 /// at)` reads the value that starts at offset `at` and returns the offset after it.
 /// Returns the offset after the closing `}`.
+#[inline]
 pub(crate) fn walk_object<E: FromSyntax>(
     b: &[u8],
     i: usize,
@@ -315,6 +343,7 @@ pub(crate) fn walk_object<E: FromSyntax>(
 /// Walks the elements of the array whose `[` is at `i`. For each one, `element(at)`
 /// reads the value that starts at offset `at` and returns the offset after it. Returns
 /// the offset after the closing `]`.
+#[inline]
 pub(crate) fn walk_array<E: FromSyntax>(
     b: &[u8],
     i: usize,
@@ -324,6 +353,7 @@ pub(crate) fn walk_array<E: FromSyntax>(
 }
 
 /// The items of a container and the commas between them.
+#[inline]
 fn walk<E: FromSyntax>(
     b: &[u8],
     i: usize,

@@ -13,6 +13,7 @@ use super::hex4;
 /// Decodes the unit at offset `i` of a scanned body: a raw UTF-8 character or an
 /// escape sequence. Returns its code point and the offset after it, or `None` at the
 /// end of the body (or on a truncated escape, which a scanned body does not hold).
+#[inline]
 pub(crate) fn decode(b: &[u8], i: usize) -> Option<(u32, usize)> {
     let c = *b.get(i)?;
     if c == b'\\' {
@@ -71,6 +72,7 @@ impl<'a> Units<'a> {
 impl Iterator for Units<'_> {
     type Item = u32;
 
+    #[inline]
     fn next(&mut self) -> Option<u32> {
         let (unit, next) = decode(self.b, self.i)?;
         self.i = next;
@@ -79,6 +81,7 @@ impl Iterator for Units<'_> {
 }
 
 /// Compares two string bodies by their decoded code points.
+#[inline]
 pub(crate) fn cmp_bodies(a: &[u8], a_esc: bool, b: &[u8], b_esc: bool) -> Ordering {
     if !a_esc && !b_esc {
         // UTF-8 byte order is code point order.
@@ -88,7 +91,19 @@ pub(crate) fn cmp_bodies(a: &[u8], a_esc: bool, b: &[u8], b_esc: bool) -> Orderi
     }
 }
 
+/// Whether two string bodies decode to the same text (cheaper than [`cmp_bodies`] when
+/// neither is escaped: lengths first).
+#[inline]
+pub(crate) fn eq_bodies(a: &[u8], a_esc: bool, b: &[u8], b_esc: bool) -> bool {
+    if !a_esc && !b_esc {
+        a == b
+    } else {
+        Units::new(a).eq(Units::new(b))
+    }
+}
+
 /// Whether a string body decodes to exactly `s`.
+#[inline]
 pub(crate) fn body_eq(body: &[u8], escaped: bool, s: &str) -> bool {
     if escaped {
         Units::new(body).eq(s.chars().map(u32::from))
@@ -137,5 +152,9 @@ mod tests {
             Ordering::Less
         );
         assert_eq!(cmp_bodies(b"ab", false, b"b", false), Ordering::Less);
+        assert!(eq_bodies(br"\u0061", true, b"a", false));
+        assert!(eq_bodies(b"ab", false, b"ab", false));
+        assert!(!eq_bodies(b"ab", false, b"abc", false));
+        assert!(!eq_bodies(br"\ud800", true, br"\udc00", true));
     }
 }

@@ -17,7 +17,7 @@ use heapless::Vec;
 
 pub(crate) use crate::json::Span;
 use crate::json::{
-    Dialect, FromSyntax, Literal, SyntaxError, Token, Units, cmp_bodies, decode, skip_ws,
+    Dialect, FromSyntax, Literal, SyntaxError, Token, Units, decode, eq_bodies, skip_ws,
     walk_array, walk_object,
 };
 
@@ -93,9 +93,8 @@ pub(crate) fn parse_object(b: &[u8]) -> Result<Members, JsonError> {
     let mut members = Members::new();
     let end = walk_object(b, i, D, |key, at| {
         let (value, end) = value(b, at, 2)?;
-        let same = |m: &Member| {
-            cmp_bodies(m.key.of(b), m.key_escaped, key.body.of(b), key.escaped).is_eq()
-        };
+        let name = key.body.of(b);
+        let same = |m: &Member| eq_bodies(m.key.of(b), m.key_escaped, name, key.escaped);
         if members.iter().any(same) {
             return Err(JsonError::Duplicate(key.body));
         }
