@@ -48,8 +48,8 @@ pub(crate) struct SyntaxError {
 }
 
 impl SyntaxError {
-    /// A fault at byte `at`, outside any escape sequence.
-    #[inline]
+    /// A fault at byte `at`, outside any escape sequence (errors are the cold path: no
+    /// `#[inline]`).
     pub(crate) const fn at(at: usize) -> Self {
         Self { start: at, at }
     }
