@@ -1,7 +1,8 @@
 //! Audit trail benchmarks: entry hash, entry signing, and verification of a
 //! 10,000-entry chain (hash + link only; with signatures serial, batched, parallel).
 //!
-//! Run: `cargo bench -p gx-core --features std,batch,fast-ed25519 --bench audit`
+//! Run: `cargo bench -p gx-core --features std,batch,fast-ed25519 --bench audit`; for
+//! instruction counts of the JSON-heavy calls see `GX_AUDIT_LOOP` ([`run_loop`]).
 //! (`fast-ed25519` as std users get it through gx-storage).
 //! Targets: hash + link >= 500,000 entries/s; 10k chain with signatures <= 0.15 s on 2 cores.
 //!
@@ -16,6 +17,7 @@ use core::hint::black_box;
 use core::time::Duration;
 
 use criterion::{Criterion, Throughput};
+use gx_core::audit::legacy::LegacyPyEntry;
 use gx_core::audit::{
     AuditEntry, AuditSigningKey, AuditStr, ChainAnchor, ChainVerifier, Metadata, PrevHash, Scopes,
     SignedAuditEntry, entry_hash,
@@ -195,9 +197,56 @@ fn cpu(c: &mut Criterion<CpuTime>, key: &AuditSigningKey, entries: &[SignedAudit
     g.finish();
 }
 
+/// Rich metadata for the canonicaliser: index keys out of order, a duplicate, escapes,
+/// a surrogate pair, fractions and exponents, nesting.
+const RICH_METADATA: &str = r#"{"tool":"contacts","10":true,"2":[1.5,-0,1e21,"x\u00e9\n"],"nested":{"b":{"z":null,"a":"\ud83d\ude00"},"a":[{"k":"v"},{"k":"w"}]},"count":42,"tool":"calendar","note":"caf\u00e9 \"quoted\" \/ done"}"#;
+
+/// `GX_AUDIT_LOOP=NAME:COUNT` runs workload NAME COUNT times and exits, for
+/// `valgrind --tool=callgrind` (instruction counts; the machine's load does not change
+/// them): the difference between two counts divided by the difference in COUNT is the
+/// cost of one call. Workloads: `entry/hash`, `entry/parse_line`,
+/// `metadata/parse_canonical` (rich metadata, parsed and canonicalised),
+/// `legacy/parse_hash` (a Python-client line, parsed and its legacy hash recomputed).
+fn run_loop(spec: &str, entries: &[SignedAuditEntry<'_>]) {
+    let (name, count) = spec.rsplit_once(':').expect("NAME:COUNT");
+    let count: u64 = count.parse().expect("COUNT");
+    let one = entries[0].entry;
+    let lines = to_lines(&entries[..1]);
+    let legacy = include_str!("../../../fixtures/peer/py_chain100.jsonl")
+        .lines()
+        .next()
+        .unwrap();
+    let mut out = [0u8; 1024];
+    let mut f: Box<dyn FnMut()> = match name {
+        "entry/hash" => Box::new(move || {
+            black_box(entry_hash(black_box(&one)).unwrap());
+        }),
+        "entry/parse_line" => Box::new(move || {
+            black_box(SignedAuditEntry::parse_line(black_box(lines[0].as_bytes())).unwrap());
+        }),
+        "metadata/parse_canonical" => Box::new(move || {
+            let m = Metadata::parse(black_box(RICH_METADATA)).unwrap();
+            black_box(m.write_canonical(&mut out).unwrap());
+        }),
+        "legacy/parse_hash" => Box::new(move || {
+            let e = LegacyPyEntry::parse_line(black_box(legacy.as_bytes())).unwrap();
+            black_box(e.computed_hash().unwrap());
+        }),
+        _ => panic!("unknown workload {name}"),
+    };
+    for _ in 0..count {
+        f();
+    }
+}
+
 // Written out instead of `criterion_group!`/`criterion_main!`: two measurements.
 fn main() {
     let f = Fixture::new();
+    if let Ok(spec) = std::env::var("GX_AUDIT_LOOP") {
+        // One entry is all a loop needs: no 10,000 signatures before it.
+        run_loop(&spec, &chain(&f.key, &f.metas[..1]));
+        return;
+    }
     let entries = chain(&f.key, &f.metas);
     let mut c = Criterion::default().configure_from_args();
     bench(&mut c, &f.key, &entries);

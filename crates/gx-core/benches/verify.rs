@@ -143,14 +143,15 @@ fn ratios<M: Measurement + 'static>(c: &mut Criterion<M>, prefix: &str) {
     }
 }
 
-/// `GX_VERIFY_LOOP=NAME:COUNT` runs workload NAME (`verify/aws-lc-rs`, `raw/rsa`, ...)
-/// COUNT times and exits, for `perf stat -e instructions:u,cycles:u`: the difference
+/// `GX_VERIFY_LOOP=NAME:COUNT` runs workload NAME (`verify/aws-lc-rs`, `raw/rsa`,
+/// `jwks_parse/fixture_11_keys/rust-crypto`, ...) COUNT times and exits, for `perf stat -e instructions:u,cycles:u`: the difference
 /// between two counts divided by the difference in COUNT is the cost of one call, free
 /// of the scheduling noise of a shared machine.
 fn run_loop(spec: &str) {
     let (name, count) = spec.rsplit_once(':').expect("NAME:COUNT");
     let count: u64 = count.parse().expect("COUNT");
     let mut all = workloads();
+    all.extend(jwks_workloads());
     let (_, f) = all
         .iter_mut()
         .find(|(n, _)| n == name)
@@ -158,6 +159,21 @@ fn run_loop(spec: &str) {
     for _ in 0..count {
         f();
     }
+}
+
+/// JWKS parsing, for `GX_VERIFY_LOOP` (criterion measures it in [`parts`]).
+fn jwks_workloads() -> Vec<Workload> {
+    let multi = include_str!("../../../fixtures/tokens/jwks.json");
+    let mut out: Vec<Workload> = Vec::new();
+    for (name, doc) in [("peer_1_key", JWKS), ("fixture_11_keys", multi)] {
+        out.push((
+            format!("jwks_parse/{name}/rust-crypto"),
+            Box::new(move || {
+                black_box(JwksSnapshot::<RustCrypto>::parse(black_box(doc.as_bytes())).unwrap());
+            }),
+        ));
+    }
+    out
 }
 
 /// The parts of a cached re-verify, and JWKS parsing.

@@ -25,6 +25,9 @@ extern crate std;
 mod time;
 pub use time::{TimeError, UnixTime};
 
+// The JSON lexer under both the token reader and the audit reader.
+mod json;
+
 // ---- crypto providers: the RSA operation of token verification ----
 pub mod provider;
 #[cfg(feature = "aws-lc-rs")]

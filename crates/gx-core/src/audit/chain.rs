@@ -94,13 +94,89 @@ pub(crate) fn check_entry_hash(e: &SignedAuditEntry<'_>) -> Result<(), BreakCode
     Ok(())
 }
 
+/// What every chain verifier (wire and legacy format) keeps while it runs: the links,
+/// how many entries were pushed, and the first break, which sticks.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Progress {
+    links: Links,
+    index: u64,
+    broken: Option<ChainBreak>,
+}
+
+impl Progress {
+    pub(crate) fn new(anchor: ChainAnchor) -> Self {
+        Self {
+            links: Links::new(anchor),
+            index: 0,
+            broken: None,
+        }
+    }
+
+    /// The first break, as an error, once there is one.
+    pub(crate) fn sticky(&self) -> Result<(), ChainBreak> {
+        self.broken.map_or(Ok(()), Err)
+    }
+
+    /// Counts the next entry and checks it: first `entry` (its shape, hash and
+    /// signature, whatever its format needs), then its `seq` and link.
+    pub(crate) fn push(
+        &mut self,
+        seq: u64,
+        prev: PrevHash,
+        hash: EntryHash,
+        entry: impl FnOnce() -> Result<(), BreakCode>,
+    ) -> Result<(), ChainBreak> {
+        self.sticky()?;
+        let index = self.index;
+        self.index += 1;
+        match entry().and_then(|()| self.links.check(seq, prev)) {
+            Ok(()) => {
+                self.links.advance(seq, hash);
+                Ok(())
+            }
+            Err(code) => Err(self.fail(index, Some(seq), code)),
+        }
+    }
+
+    /// Counts a line that did not parse: `INVALID_ENTRY`.
+    pub(crate) fn unparsable(&mut self) -> ChainBreak {
+        let index = self.index;
+        self.index += 1;
+        self.fail(index, None, BreakCode::InvalidEntry)
+    }
+
+    fn fail(&mut self, index: u64, seq: Option<u64>, code: BreakCode) -> ChainBreak {
+        let b = ChainBreak { index, seq, code };
+        self.broken = Some(b);
+        b
+    }
+
+    pub(crate) fn entries(&self) -> u64 {
+        self.index
+    }
+
+    pub(crate) fn last(&self) -> Option<(u64, EntryHash)> {
+        self.links.last()
+    }
+
+    pub(crate) fn broken(&self) -> Option<ChainBreak> {
+        self.broken
+    }
+
+    pub(crate) fn finish(self) -> Result<ChainHead, ChainBreak> {
+        self.sticky()?;
+        Ok(ChainHead {
+            entries: self.index,
+            last: self.links.last(),
+        })
+    }
+}
+
 /// Verifies a chain one entry at a time, in constant memory (see the module docs).
 #[derive(Clone, Debug)]
 pub struct ChainVerifier<'k> {
     key: Option<&'k AuditVerifyingKey>,
-    links: Links,
-    index: u64,
-    broken: Option<ChainBreak>,
+    progress: Progress,
 }
 
 impl<'k> ChainVerifier<'k> {
@@ -108,9 +184,7 @@ impl<'k> ChainVerifier<'k> {
     pub fn new(anchor: ChainAnchor, key: &'k AuditVerifyingKey) -> Self {
         Self {
             key: Some(key),
-            links: Links::new(anchor),
-            index: 0,
-            broken: None,
+            progress: Progress::new(anchor),
         }
     }
 
@@ -122,9 +196,7 @@ impl<'k> ChainVerifier<'k> {
     pub fn dangerous_links_only(anchor: ChainAnchor) -> ChainVerifier<'static> {
         ChainVerifier {
             key: None,
-            links: Links::new(anchor),
-            index: 0,
-            broken: None,
+            progress: Progress::new(anchor),
         }
     }
 
@@ -133,24 +205,12 @@ impl<'k> ChainVerifier<'k> {
     /// # Errors
     /// The chain's first [`ChainBreak`] (this entry's, or an earlier one's).
     pub fn push(&mut self, e: &SignedAuditEntry<'_>) -> Result<(), ChainBreak> {
-        if let Some(b) = self.broken {
-            return Err(b);
-        }
-        let index = self.index;
-        self.index += 1;
-        let checked = check_entry_hash(e)
-            .and_then(|()| match self.key {
-                Some(k) => k.verify_hash(&e.hash, &e.signature),
-                None => Ok(()),
+        let key = self.key;
+        self.progress
+            .push(e.entry.seq, e.entry.prev_hash, e.hash, || {
+                check_entry_hash(e)?;
+                key.map_or(Ok(()), |k| k.verify_hash(&e.hash, &e.signature))
             })
-            .and_then(|()| self.links.check(e.entry.seq, e.entry.prev_hash));
-        match checked {
-            Ok(()) => {
-                self.links.advance(e.entry.seq, e.hash);
-                Ok(())
-            }
-            Err(code) => Err(self.fail(index, Some(e.entry.seq), code)),
-        }
     }
 
     /// Parses one line and checks it; a line that does not parse is `INVALID_ENTRY`.
@@ -158,38 +218,26 @@ impl<'k> ChainVerifier<'k> {
     /// # Errors
     /// The chain's first [`ChainBreak`].
     pub fn push_line(&mut self, line: &[u8]) -> Result<(), ChainBreak> {
-        if let Some(b) = self.broken {
-            return Err(b);
-        }
+        self.progress.sticky()?;
         match SignedAuditEntry::parse_line(line) {
             Ok(e) => self.push(&e),
-            Err(_) => {
-                let index = self.index;
-                self.index += 1;
-                Err(self.fail(index, None, BreakCode::InvalidEntry))
-            }
+            Err(_) => Err(self.progress.unparsable()),
         }
-    }
-
-    fn fail(&mut self, index: u64, seq: Option<u64>, code: BreakCode) -> ChainBreak {
-        let b = ChainBreak { index, seq, code };
-        self.broken = Some(b);
-        b
     }
 
     /// How many entries were pushed.
     pub fn entries(&self) -> u64 {
-        self.index
+        self.progress.entries()
     }
 
     /// The last verified entry's `seq` and hash (or the anchor's): where to resume.
     pub fn last(&self) -> Option<(u64, EntryHash)> {
-        self.links.last()
+        self.progress.last()
     }
 
     /// The first break, if any.
     pub fn broken(&self) -> Option<ChainBreak> {
-        self.broken
+        self.progress.broken()
     }
 
     /// Ends verification.
@@ -197,12 +245,6 @@ impl<'k> ChainVerifier<'k> {
     /// # Errors
     /// The chain's first [`ChainBreak`].
     pub fn finish(self) -> Result<ChainHead, ChainBreak> {
-        match self.broken {
-            Some(b) => Err(b),
-            None => Ok(ChainHead {
-                entries: self.index,
-                last: self.links.last(),
-            }),
-        }
+        self.progress.finish()
     }
 }

@@ -14,8 +14,8 @@ use zeroize::Zeroizing;
 
 use super::entry::{AsciiBuf, AuditEntry, EntryHash, EntrySignature, SignedAuditEntry};
 use super::error::{BreakCode, EntryError, KeyError};
-use super::json::{body_is, skip_value};
-use super::line::{members, string_at};
+use super::fields::{members, string_at};
+use crate::json::{Dialect, body_eq, skip_value};
 
 /// PKCS#8 v1 (RFC 8410) prefix of an Ed25519 private key; the 32-byte seed follows.
 const PKCS8_V1: [u8; 16] = [
@@ -105,7 +105,10 @@ fn jwk_parts(jwk: &str, x: &mut [u8; 32], d: &mut [u8; 32]) -> Result<bool, KeyE
     members(jwk, |key, esc, _, i| {
         let (body, vesc, end) = match string_at(jwk, i, super::error::Field::Hash) {
             Ok(v) => v,
-            Err(_) => return skip_value(jwk.as_bytes(), i).map_err(|_| EntryError::NotAnObject),
+            Err(_) => {
+                return skip_value(jwk.as_bytes(), i, Dialect::JS)
+                    .map_err(|_| EntryError::NotAnObject);
+            }
         };
         let b64 = |out: &mut [u8; 32]| {
             let ok = !vesc
@@ -118,14 +121,14 @@ fn jwk_parts(jwk: &str, x: &mut [u8; 32], d: &mut [u8; 32]) -> Result<bool, KeyE
                 Err(EntryError::NotAnObject)
             }
         };
-        if body_is(key, esc, "kty") {
-            kty = body_is(body.as_bytes(), vesc, "OKP");
-        } else if body_is(key, esc, "crv") {
-            crv = body_is(body.as_bytes(), vesc, "Ed25519");
-        } else if body_is(key, esc, "x") {
+        if body_eq(key, esc, "kty") {
+            kty = body_eq(body.as_bytes(), vesc, "OKP");
+        } else if body_eq(key, esc, "crv") {
+            crv = body_eq(body.as_bytes(), vesc, "Ed25519");
+        } else if body_eq(key, esc, "x") {
             b64(x)?;
             has_x = true;
-        } else if body_is(key, esc, "d") {
+        } else if body_eq(key, esc, "d") {
             b64(d)?;
             has_d = true;
         }

@@ -19,31 +19,56 @@
 use base64ct::{Base64Url, Encoding};
 use sha2::{Digest, Sha256};
 
-use super::chain::{ChainAnchor, ChainHead, Links};
+use super::chain::{ChainAnchor, ChainHead, Progress};
 use super::entry::{EntryHash, EntrySignature, PrevHash};
-use super::error::{BreakCode, ChainBreak, EntryError, Field, WriteError};
-use super::json::{self, Style, body_is, scan_number};
+use super::error::{BreakCode, ChainBreak, EntryError, Field, MetadataError, WriteError};
+use super::fields::{self, Fields, Format, parse_seq};
+use super::json::{self, Style};
 use super::keys::AuditVerifyingKey;
-use super::line::{members, parse_seq, scopes_at, string_at};
 use super::text::{AuditStr, Metadata, Scopes, canonicalize};
 
 /// The legacy genesis `prev_hash`: 64 zeros (the wire format uses 16).
 pub const LEGACY_GENESIS_PREV_HASH: &str =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
-const FIELDS: [(&str, Field); 11] = [
-    ("seq", Field::Seq),
-    ("timestamp", Field::Timestamp),
-    ("action", Field::Action),
-    ("agent_did", Field::AgentDid),
-    ("grant_id", Field::GrantId),
-    ("scopes", Field::Scopes),
-    ("result", Field::Result),
-    ("metadata", Field::Metadata),
-    ("prev_hash", Field::PrevHash),
-    ("hash", Field::Hash),
-    ("signature", Field::Signature),
-];
+/// The Python client's member names and encodings.
+struct LegacyPy;
+
+impl Format for LegacyPy {
+    const RENAMED: [&'static str; 3] = ["agent_did", "grant_id", "prev_hash"];
+    const NULL_METADATA: bool = true;
+
+    /// Plain digits only (the whole line was validated, so anything that is not a
+    /// number is of the wrong type).
+    fn seq(text: &str, i: usize) -> Result<(u64, usize), EntryError> {
+        let span = crate::json::number(text.as_bytes(), i)
+            .map_err(|_| EntryError::WrongType(Field::Seq))?;
+        let digits = text.get(span.start..span.end).unwrap_or_default();
+        if !digits.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(EntryError::BadSeq);
+        }
+        Ok((parse_seq(digits)?, span.end))
+    }
+
+    /// Any 64 hex digits; all zeros is the genesis.
+    fn prev_hash(text: &str) -> Result<PrevHash, EntryError> {
+        let h = EntryHash::from_hex(text).map_err(|_| EntryError::BadHex(Field::PrevHash))?;
+        Ok(if h.as_bytes() == &[0; 32] {
+            PrevHash::Genesis
+        } else {
+            PrevHash::Entry(h)
+        })
+    }
+
+    /// Padded base64url of the 64 signature bytes.
+    fn signature(text: &str) -> Result<EntrySignature, EntryError> {
+        let mut s = [0u8; 64];
+        match Base64Url::decode(text, &mut s) {
+            Ok(d) if d.len() == 64 => Ok(EntrySignature::from_bytes(s)),
+            _ => Err(EntryError::BadBase64(Field::Signature)),
+        }
+    }
+}
 
 /// One parsed line of a Python-client log. Borrowed from the line.
 ///
@@ -84,113 +109,30 @@ impl<'a> LegacyPyEntry<'a> {
     pub fn parse_line(line: &'a [u8]) -> Result<Self, EntryError> {
         let text = core::str::from_utf8(line).map_err(|_| EntryError::NotUtf8)?;
         let shape = json::validate_object(text.as_bytes()).map_err(|e| match e {
-            super::error::MetadataError::Syntax { offset } => EntryError::Syntax { offset },
-            super::error::MetadataError::NotAnObject => EntryError::NotAnObject,
+            MetadataError::Syntax { offset } => EntryError::Syntax { offset },
+            MetadataError::NotAnObject => EntryError::NotAnObject,
             other => EntryError::Metadata(other),
         })?;
-        let mut seen = 0u16;
-        let mut seq = None;
-        let mut strs: [Option<AuditStr<'a>>; 5] = [None; 5];
-        let mut scopes = None;
-        let mut metadata = None;
-        let mut prev = None;
-        let mut hash = None;
-        let mut sig = None;
-        members(text, |key, esc, koff, i| {
-            let (k, field) = FIELDS
-                .iter()
-                .enumerate()
-                .find(|(_, (name, _))| body_is(key, esc, name))
-                .map(|(k, (_, f))| (k, *f))
-                .ok_or(EntryError::UnknownField { offset: koff })?;
-            if seen & (1 << k) != 0 {
-                return Err(EntryError::DuplicateField(field));
-            }
-            seen |= 1 << k;
-            let b = text.as_bytes();
-            match field {
-                Field::Seq => {
-                    let end = scan_number(b, i).map_err(|_| EntryError::WrongType(field))?;
-                    let digits = text.get(i..end).unwrap_or_default();
-                    if !digits.bytes().all(|c| c.is_ascii_digit()) {
-                        return Err(EntryError::BadSeq);
-                    }
-                    seq = Some(parse_seq(digits)?);
-                    Ok(end)
-                }
-                Field::Scopes => {
-                    let (s, end) = scopes_at(text, i)?;
-                    scopes = Some(s);
-                    Ok(end)
-                }
-                Field::Metadata => {
-                    if b.get(i..i + 4) == Some(b"null") {
-                        return Ok(i + 4);
-                    }
-                    let (m, end) = super::line::metadata_at(text, i)?;
-                    metadata = Some(m);
-                    Ok(end)
-                }
-                Field::PrevHash | Field::Hash | Field::Signature => {
-                    let (body, esc, end) = string_at(text, i, field)?;
-                    if esc {
-                        return Err(EntryError::BadHex(field));
-                    }
-                    match field {
-                        Field::PrevHash => {
-                            let h =
-                                EntryHash::from_hex(body).map_err(|_| EntryError::BadHex(field))?;
-                            prev = Some(if h.as_bytes() == &[0; 32] {
-                                PrevHash::Genesis
-                            } else {
-                                PrevHash::Entry(h)
-                            });
-                        }
-                        Field::Hash => hash = Some(EntryHash::from_hex(body)?),
-                        _ => {
-                            let mut s = [0u8; 64];
-                            match Base64Url::decode(body, &mut s) {
-                                Ok(d) if d.len() == 64 => sig = Some(EntrySignature::from_bytes(s)),
-                                _ => return Err(EntryError::BadBase64(field)),
-                            }
-                        }
-                    }
-                    Ok(end)
-                }
-                _ => {
-                    let (body, esc, end) = string_at(text, i, field)?;
-                    let slot = match field {
-                        Field::Timestamp => 0,
-                        Field::Action => 1,
-                        Field::AgentDid => 2,
-                        Field::GrantId => 3,
-                        _ => 4,
-                    };
-                    if let Some(s) = strs.get_mut(slot) {
-                        *s = Some(AuditStr::from_body(body, esc));
-                    }
-                    Ok(end)
-                }
-            }
-        })?;
-        let [ts, action, agent, grant, result] = strs;
-        let missing = EntryError::MissingField;
-        let e = Self {
+        let Fields {
+            entry,
+            hash,
+            signature,
+        } = fields::read::<LegacyPy>(text)?;
+        Ok(Self {
             line: text,
             slots: shape.slots,
-            seq: seq.ok_or(missing(Field::Seq))?,
-            timestamp: ts.ok_or(missing(Field::Timestamp))?,
-            action: action.ok_or(missing(Field::Action))?,
-            agent_did: agent.ok_or(missing(Field::AgentDid))?,
-            grant_id: grant.ok_or(missing(Field::GrantId))?,
-            scopes: scopes.ok_or(missing(Field::Scopes))?,
-            result: result.ok_or(missing(Field::Result))?,
-            metadata,
-            prev_hash: prev.ok_or(missing(Field::PrevHash))?,
-            hash: hash.ok_or(missing(Field::Hash))?,
-            signature: sig.ok_or(missing(Field::Signature))?,
-        };
-        Ok(e)
+            seq: entry.seq,
+            timestamp: entry.timestamp,
+            action: entry.action,
+            agent_did: entry.agent_did,
+            grant_id: entry.grant_id,
+            scopes: entry.scopes,
+            result: entry.result,
+            metadata: entry.metadata,
+            prev_hash: entry.prev_hash,
+            hash,
+            signature,
+        })
     }
 
     /// Recomputes the legacy hash: SHA-256 of Python's sorted-key, ASCII-escaped
@@ -209,7 +151,7 @@ impl<'a> LegacyPyEntry<'a> {
         )
         .map_err(|e| match e {
             WriteError::Metadata(m) => EntryError::Metadata(m),
-            _ => EntryError::Metadata(super::error::MetadataError::TooComplex),
+            _ => EntryError::Metadata(MetadataError::TooComplex),
         })?;
         Ok(EntryHash::from_bytes(h.finalize().into()))
     }
@@ -236,9 +178,7 @@ impl<'a> LegacyPyEntry<'a> {
 #[derive(Clone, Debug)]
 pub struct LegacyPyChainVerifier<'k> {
     key: &'k AuditVerifyingKey,
-    links: Links,
-    index: u64,
-    broken: Option<ChainBreak>,
+    progress: Progress,
 }
 
 impl<'k> LegacyPyChainVerifier<'k> {
@@ -246,9 +186,7 @@ impl<'k> LegacyPyChainVerifier<'k> {
     pub fn new(anchor: ChainAnchor, key: &'k AuditVerifyingKey) -> Self {
         Self {
             key,
-            links: Links::new(anchor),
-            index: 0,
-            broken: None,
+            progress: Progress::new(anchor),
         }
     }
 
@@ -257,29 +195,9 @@ impl<'k> LegacyPyChainVerifier<'k> {
     /// # Errors
     /// The chain's first [`ChainBreak`].
     pub fn push(&mut self, e: &LegacyPyEntry<'_>) -> Result<(), ChainBreak> {
-        if let Some(b) = self.broken {
-            return Err(b);
-        }
-        let index = self.index;
-        self.index += 1;
-        match e
-            .verify(self.key)
-            .and_then(|()| self.links.check(e.seq, e.prev_hash))
-        {
-            Ok(()) => {
-                self.links.advance(e.seq, e.hash);
-                Ok(())
-            }
-            Err(code) => {
-                let b = ChainBreak {
-                    index,
-                    seq: Some(e.seq),
-                    code,
-                };
-                self.broken = Some(b);
-                Err(b)
-            }
-        }
+        let key = self.key;
+        self.progress
+            .push(e.seq, e.prev_hash, e.hash, || e.verify(key))
     }
 
     /// Parses and checks one line; a line that does not parse is `INVALID_ENTRY`.
@@ -287,21 +205,10 @@ impl<'k> LegacyPyChainVerifier<'k> {
     /// # Errors
     /// The chain's first [`ChainBreak`].
     pub fn push_line(&mut self, line: &[u8]) -> Result<(), ChainBreak> {
-        if let Some(b) = self.broken {
-            return Err(b);
-        }
+        self.progress.sticky()?;
         match LegacyPyEntry::parse_line(line) {
             Ok(e) => self.push(&e),
-            Err(_) => {
-                let b = ChainBreak {
-                    index: self.index,
-                    seq: None,
-                    code: BreakCode::InvalidEntry,
-                };
-                self.index += 1;
-                self.broken = Some(b);
-                Err(b)
-            }
+            Err(_) => Err(self.progress.unparsable()),
         }
     }
 
@@ -310,12 +217,6 @@ impl<'k> LegacyPyChainVerifier<'k> {
     /// # Errors
     /// The chain's first [`ChainBreak`].
     pub fn finish(self) -> Result<ChainHead, ChainBreak> {
-        match self.broken {
-            Some(b) => Err(b),
-            None => Ok(ChainHead {
-                entries: self.index,
-                last: self.links.last(),
-            }),
-        }
+        self.progress.finish()
     }
 }

@@ -51,6 +51,7 @@ mod batch;
 mod chain;
 mod entry;
 mod error;
+mod fields;
 mod json;
 mod keys;
 pub mod legacy;

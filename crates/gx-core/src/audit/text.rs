@@ -8,8 +8,9 @@
 use core::fmt;
 
 use super::error::{MetadataError, WriteError};
-use super::json::{self, Canonicalizer, Member, Style, Units};
+use super::json::{self, Canonicalizer, Member, Style};
 use super::sink::{Sink, SliceSink};
+use crate::json::{Dialect, Units, skip_ws};
 
 /// Member slots kept on the stack for canonicalising metadata (24 bytes each). Metadata
 /// needing more is hashed with a heap pool under the `alloc` feature, or refused with
@@ -285,16 +286,15 @@ impl<'a> Iterator for ScopeIter<'a> {
             ScopeIterRepr::List(it) => it.next().map(|s| AuditStr::new(s)),
             ScopeIterRepr::Json(text, i) => {
                 let b = text.as_bytes();
-                let start = json::skip_ws(b, *i);
-                let (end, esc) = json::scan_string(b, start).ok()?;
-                let body = text.get(start + 1..end - 1)?;
-                let next = json::skip_ws(b, end);
+                let s = crate::json::string(b, skip_ws(b, *i), Dialect::JS).ok()?;
+                let body = text.get(s.body.start..s.body.end)?;
+                let next = skip_ws(b, s.end());
                 *i = if b.get(next) == Some(&b',') {
                     next + 1
                 } else {
                     b.len()
                 };
-                Some(AuditStr::from_body(body, esc))
+                Some(AuditStr::from_body(body, s.escaped))
             }
         }
     }

@@ -432,11 +432,11 @@ fn kid_text(obj: &[u8], v: Value) -> Result<String<MAX_KID_LEN>, SkipReason> {
     let Value::Str { span, .. } = v else {
         return Err(SkipReason::BadKid);
     };
-    let mut bytes: Vec<u8, MAX_KID_LEN> = Vec::new();
-    for c in json::Unescaped::new(obj, span) {
-        bytes.push(c).map_err(|_| SkipReason::BadKid)?;
+    let mut kid = String::new();
+    for c in json::chars(obj, span) {
+        kid.push(c).map_err(|_| SkipReason::BadKid)?;
     }
-    String::from_utf8(bytes).map_err(|_| SkipReason::BadKid)
+    Ok(kid)
 }
 
 fn timestamp(json: &[u8], v: Value, field: &'static str) -> Result<UnixTime, JwksError> {

@@ -10,9 +10,13 @@
 
 use core::cmp::Ordering;
 
-use super::{Units, array_index, cmp_bodies, number, scan_string, skip_value, skip_ws};
+use super::string::{write_js_body, write_py_body};
+use super::{array_index, number};
 use crate::audit::error::{MetadataError, WriteError};
-use crate::audit::sink::{Sink, put_u_escape, put_utf8};
+use crate::audit::sink::Sink;
+use crate::json::{
+    Dialect, FromSyntax, Token, body_eq, cmp_bodies, skip_value, skip_ws, walk_array, walk_object,
+};
 
 /// Which serialiser to imitate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +43,14 @@ pub(crate) struct Member {
 }
 
 const NOT_INDEX: u32 = u32::MAX;
+
+impl Member {
+    /// The key's body in `text`.
+    fn key<'t>(&self, text: &'t [u8]) -> &'t [u8] {
+        text.get(self.key_start as usize..self.key_end as usize)
+            .unwrap_or_default()
+    }
+}
 
 /// Sorts `v` in place by `less`: heapsort, O(n log n) comparisons without recursion or
 /// extra memory, and a fraction of the code of core's `sort_unstable` (about 2 KiB of
@@ -87,10 +99,6 @@ fn off(i: usize) -> Result<u32, WriteError> {
     u32::try_from(i).map_err(|_| WriteError::Metadata(MetadataError::TooComplex))
 }
 
-fn malformed(i: usize) -> WriteError {
-    WriteError::Metadata(MetadataError::Syntax { offset: i })
-}
-
 impl<'t, 'p> Canonicalizer<'t, 'p> {
     pub(crate) fn new(text: &'t [u8], style: Style, pool: &'p mut [Member]) -> Self {
         Self {
@@ -111,81 +119,62 @@ impl<'t, 'p> Canonicalizer<'t, 'p> {
     /// Writes the canonical form of the single value in the text.
     pub(crate) fn write<S: Sink + ?Sized>(&mut self, out: &mut S) -> Result<(), WriteError> {
         let i = skip_ws(self.text, 0);
-        self.value(i, 0, true, out).map(|_| ())
+        if self.text.get(i) == Some(&b'{') {
+            self.object(i, 0, true, out)?;
+        } else {
+            self.value(i, 0, out)?;
+        }
+        Ok(())
     }
 
+    /// Writes the value at `i`, nested objects using the pool from slot `top`; returns
+    /// the offset after it.
     fn value<S: Sink + ?Sized>(
         &mut self,
         i: usize,
         top: usize,
-        outermost: bool,
         out: &mut S,
     ) -> Result<usize, WriteError> {
         let b = self.text;
-        match b.get(i) {
-            Some(b'{') => self.object(i, top, outermost, out),
-            Some(b'[') => {
+        match crate::json::token(b, i, Dialect::JS).map_err(WriteError::from_syntax)? {
+            Token::Object => self.object(i, top, false, out),
+            Token::Array => {
                 out.put(b"[")?;
-                let mut j = skip_ws(b, i + 1);
-                if b.get(j) == Some(&b']') {
-                    out.put(b"]")?;
-                    return Ok(j + 1);
-                }
-                loop {
-                    j = skip_ws(b, self.value(j, top, false, out)?);
-                    match b.get(j) {
-                        Some(b',') => {
-                            out.put(b",")?;
-                            j = skip_ws(b, j + 1);
-                        }
-                        Some(b']') => {
-                            out.put(b"]")?;
-                            return Ok(j + 1);
-                        }
-                        _ => return Err(malformed(j)),
+                let mut first = true;
+                let end = walk_array(b, i, |at| {
+                    if !first {
+                        out.put(b",")?;
                     }
-                }
+                    first = false;
+                    self.value(at, top, out)
+                })?;
+                out.put(b"]")?;
+                Ok(end)
             }
-            Some(b'"') => {
-                let (end, esc) = scan_string(b, i).map_err(|e| malformed(e.0))?;
-                let body = b.get(i + 1..end - 1).unwrap_or_default();
+            Token::Str(s) => {
+                let body = s.body.of(b);
                 match self.style {
-                    Style::Js => write_js_body(body, esc, out)?,
+                    Style::Js => write_js_body(body, s.escaped, out)?,
                     Style::Py => write_py_body(body, out)?,
                 }
-                Ok(end)
+                Ok(s.end())
             }
-            Some(b'-' | b'0'..=b'9') => {
-                let end = super::scan_number(b, i).map_err(|e| malformed(e.0))?;
-                let text = b.get(i..end).unwrap_or_default();
+            Token::Num(span) => {
                 match self.style {
-                    Style::Js => number::write_js(text, i, out)?,
-                    Style::Py => number::write_py(text, i, out)?,
+                    Style::Js => number::write_js(span.of(b), i, out)?,
+                    Style::Py => number::write_py(span.of(b), i, out)?,
                 }
-                Ok(end)
+                Ok(span.end)
             }
-            _ => {
-                let end = skip_value(b, i).map_err(|e| malformed(e.0))?;
-                out.put(b.get(i..end).unwrap_or_default())?;
-                Ok(end)
+            Token::Lit(_, span) => {
+                out.put(span.of(b))?;
+                Ok(span.end)
             }
         }
     }
 
-    fn key_body(&self, m: &Member) -> &'t [u8] {
-        self.text
-            .get(m.key_start as usize..m.key_end as usize)
-            .unwrap_or_default()
-    }
-
     fn cmp_keys(text: &[u8], a: &Member, b: &Member) -> Ordering {
-        let ka = text
-            .get(a.key_start as usize..a.key_end as usize)
-            .unwrap_or_default();
-        let kb = text
-            .get(b.key_start as usize..b.key_end as usize)
-            .unwrap_or_default();
-        cmp_bodies(ka, a.key_escaped, kb, b.key_escaped)
+        cmp_bodies(a.key(text), a.key_escaped, b.key(text), b.key_escaped)
     }
 
     fn object<S: Sink + ?Sized>(
@@ -198,52 +187,31 @@ impl<'t, 'p> Canonicalizer<'t, 'p> {
         let b = self.text;
         // 1. Collect the members into the pool.
         let mut n = 0usize;
-        let mut j = skip_ws(b, i + 1);
-        let end;
-        if b.get(j) == Some(&b'}') {
-            end = j + 1;
-        } else {
-            loop {
-                let (kend, esc) = scan_string(b, j).map_err(|e| malformed(e.0))?;
-                let key = b.get(j + 1..kend - 1).unwrap_or_default();
-                let k = skip_ws(b, kend);
-                if b.get(k) != Some(&b':') {
-                    return Err(malformed(k));
-                }
-                let vs = skip_ws(b, k + 1);
-                let ve = skip_value(b, vs).map_err(|e| malformed(e.0))?;
-                let excluded =
-                    outermost && self.exclude_top.iter().any(|x| super::body_is(key, esc, x));
-                if !excluded {
-                    let slot = self
-                        .pool
-                        .get_mut(top + n)
-                        .ok_or(WriteError::Metadata(MetadataError::TooComplex))?;
-                    *slot = Member {
-                        key_start: off(j + 1)?,
-                        key_end: off(kend - 1)?,
-                        value_start: off(vs)?,
-                        value_end: off(ve)?,
-                        index: match self.style {
-                            Style::Js => array_index(key).unwrap_or(NOT_INDEX),
-                            Style::Py => NOT_INDEX,
-                        },
-                        ord: off(n)?,
-                        key_escaped: esc,
-                    };
-                    n += 1;
-                }
-                j = skip_ws(b, ve);
-                match b.get(j) {
-                    Some(b',') => j = skip_ws(b, j + 1),
-                    Some(b'}') => {
-                        end = j + 1;
-                        break;
-                    }
-                    _ => return Err(malformed(j)),
-                }
+        let (pool, style, exclude) = (&mut *self.pool, self.style, self.exclude_top);
+        let end = walk_object(b, i, Dialect::JS, |key, at| {
+            let value_end = skip_value(b, at, Dialect::JS).map_err(WriteError::from_syntax)?;
+            let body = key.body.of(b);
+            if outermost && exclude.iter().any(|x| body_eq(body, key.escaped, x)) {
+                return Ok(value_end);
             }
-        }
+            let slot = pool
+                .get_mut(top + n)
+                .ok_or(WriteError::Metadata(MetadataError::TooComplex))?;
+            *slot = Member {
+                key_start: off(key.body.start)?,
+                key_end: off(key.body.end)?,
+                value_start: off(at)?,
+                value_end: off(value_end)?,
+                index: match style {
+                    Style::Js => array_index(body).unwrap_or(NOT_INDEX),
+                    Style::Py => NOT_INDEX,
+                },
+                ord: off(n)?,
+                key_escaped: key.escaped,
+            };
+            n += 1;
+            Ok(value_end)
+        })?;
         // 2. Order and de-duplicate in place.
         let members = self.pool.get_mut(top..top + n).unwrap_or_default();
         // Group equal keys together (index keys first, ascending), earliest first.
@@ -305,152 +273,17 @@ impl<'t, 'p> Canonicalizer<'t, 'p> {
             if idx > 0 {
                 out.put(b",")?;
             }
-            let key = self.key_body(&m);
+            let key = m.key(self.text);
             match self.style {
                 Style::Js => write_js_body(key, m.key_escaped, out)?,
                 Style::Py => write_py_body(key, out)?,
             }
             out.put(b":")?;
-            self.value(m.value_start as usize, top + n, false, out)?;
+            self.value(m.value_start as usize, top + n, out)?;
         }
         out.put(b"}")?;
         Ok(end)
     }
-}
-
-/// Writes a validated string body (without quotes) as `JSON.stringify` writes the
-/// string it decodes to, quotes included.
-pub(crate) fn write_js_body<S: Sink + ?Sized>(
-    body: &[u8],
-    escaped: bool,
-    out: &mut S,
-) -> Result<(), WriteError> {
-    out.put(b"\"")?;
-    if !escaped {
-        // Raw characters of a JSON string body never need escaping in JavaScript.
-        out.put(body)?;
-        return out.put(b"\"");
-    }
-    let mut i = 0;
-    while i < body.len() {
-        let run = body
-            .get(i..)
-            .unwrap_or_default()
-            .iter()
-            .position(|&c| c == b'\\');
-        let stop = run.map_or(body.len(), |p| i + p);
-        out.put(body.get(i..stop).unwrap_or_default())?;
-        if stop >= body.len() {
-            break;
-        }
-        let mut u = Units::new(body);
-        u.seek(stop);
-        let cp = u.next().unwrap_or(0xfffd);
-        i = u.pos();
-        write_js_unit(cp, out)?;
-    }
-    out.put(b"\"")
-}
-
-/// Writes a decoded string as `JSON.stringify` does, quotes included.
-pub(crate) fn write_js_str<S: Sink + ?Sized>(s: &str, out: &mut S) -> Result<(), WriteError> {
-    out.put(b"\"")?;
-    let b = s.as_bytes();
-    let mut start = 0;
-    for (i, &c) in b.iter().enumerate() {
-        if c == b'"' || c == b'\\' || c < 0x20 {
-            out.put(b.get(start..i).unwrap_or_default())?;
-            write_js_unit(u32::from(c), out)?;
-            start = i + 1;
-        }
-    }
-    out.put(b.get(start..).unwrap_or_default())?;
-    out.put(b"\"")
-}
-
-fn write_js_unit<S: Sink + ?Sized>(cp: u32, out: &mut S) -> Result<(), WriteError> {
-    match cp {
-        0x22 => out.put(b"\\\""),
-        0x5c => out.put(b"\\\\"),
-        0x08 => out.put(b"\\b"),
-        0x0c => out.put(b"\\f"),
-        0x0a => out.put(b"\\n"),
-        0x0d => out.put(b"\\r"),
-        0x09 => out.put(b"\\t"),
-        0..0x20 | 0xD800..=0xDFFF => put_u_escape(out, cp),
-        _ => put_utf8(out, cp),
-    }
-}
-
-/// Writes a validated string body as Python's `json.dumps` (`ensure_ascii=True`)
-/// writes the string it decodes to, quotes included.
-pub(crate) fn write_py_body<S: Sink + ?Sized>(body: &[u8], out: &mut S) -> Result<(), WriteError> {
-    out.put(b"\"")?;
-    let mut i = 0;
-    while i < body.len() {
-        let plain = body
-            .get(i..)
-            .unwrap_or_default()
-            .iter()
-            .position(|&c| !(0x20..0x7f).contains(&c) || c == b'\\' || c == b'"');
-        let stop = plain.map_or(body.len(), |p| i + p);
-        out.put(body.get(i..stop).unwrap_or_default())?;
-        if stop >= body.len() {
-            break;
-        }
-        let mut u = Units::new(body);
-        u.seek(stop);
-        let cp = u.next().unwrap_or(0xfffd);
-        i = u.pos();
-        match cp {
-            0x22 => out.put(b"\\\"")?,
-            0x5c => out.put(b"\\\\")?,
-            0x08 => out.put(b"\\b")?,
-            0x0c => out.put(b"\\f")?,
-            0x0a => out.put(b"\\n")?,
-            0x0d => out.put(b"\\r")?,
-            0x09 => out.put(b"\\t")?,
-            0x20..0x7f => put_utf8(out, cp)?,
-            0x10000.. => {
-                let v = cp - 0x10000;
-                put_u_escape(out, 0xD800 | (v >> 10))?;
-                put_u_escape(out, 0xDC00 | (v & 0x3ff))?;
-            }
-            _ => put_u_escape(out, cp)?,
-        }
-    }
-    out.put(b"\"")
-}
-
-/// Writes the UTF-8 of the string a validated body decodes to, with lone surrogates
-/// as U+FFFD (what Node's `hash.update(string)` hashes).
-pub(crate) fn write_utf8_body<S: Sink + ?Sized>(
-    body: &[u8],
-    escaped: bool,
-    out: &mut S,
-) -> Result<(), WriteError> {
-    if !escaped {
-        return out.put(body);
-    }
-    let mut i = 0;
-    while i < body.len() {
-        let run = body
-            .get(i..)
-            .unwrap_or_default()
-            .iter()
-            .position(|&c| c == b'\\');
-        let stop = run.map_or(body.len(), |p| i + p);
-        out.put(body.get(i..stop).unwrap_or_default())?;
-        if stop >= body.len() {
-            break;
-        }
-        let mut u = Units::new(body);
-        u.seek(stop);
-        let cp = u.next().unwrap_or(0xfffd);
-        i = u.pos();
-        put_utf8(out, cp)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -44,45 +44,48 @@ fn write_exact_integer<S: Sink + ?Sized>(text: &[u8], out: &mut S) -> Result<(),
 
 /// Writes a validated JSON number text as `JSON.stringify(JSON.parse(text))` does;
 /// `at` is its byte offset, for the error of a build without `float-metadata`.
-#[cfg(not(feature = "float-metadata"))]
 pub(crate) fn write_js<S: Sink + ?Sized>(
     text: &[u8],
     at: usize,
     out: &mut S,
 ) -> Result<(), WriteError> {
+    // An integer within 2^53 is exact in a double and prints as itself, except `-0`,
+    // which prints as `0`: the whole story without `float-metadata`, a fast path with it.
     if is_exact_integer(text) {
-        write_exact_integer(text, out)
-    } else {
-        Err(WriteError::Metadata(MetadataError::UnsupportedNumber {
-            offset: at,
-        }))
+        return write_exact_integer(text, out);
     }
+    #[cfg(feature = "float-metadata")]
+    {
+        let _ = at;
+        write_js_float(text, out)
+    }
+    #[cfg(not(feature = "float-metadata"))]
+    Err(WriteError::Metadata(MetadataError::UnsupportedNumber {
+        offset: at,
+    }))
 }
 
-/// Writes a validated JSON number text as Python's `json.dumps(json.loads(text))` does;
-/// `at` is its byte offset, for the error of a build without `float-metadata`.
-#[cfg(not(feature = "float-metadata"))]
+/// Writes a validated JSON number text as Python's `json.dumps(json.loads(text))` does:
+/// integers exactly as written (`-0` as `0`), floats with `repr`; `at` is its byte
+/// offset, for the error of a build without `float-metadata` (which has the exact
+/// integers only, and prints them as JavaScript does).
 pub(crate) fn write_py<S: Sink + ?Sized>(
     text: &[u8],
     at: usize,
     out: &mut S,
 ) -> Result<(), WriteError> {
+    #[cfg(feature = "float-metadata")]
+    {
+        let _ = at;
+        write_py_float(text, out)
+    }
+    #[cfg(not(feature = "float-metadata"))]
     write_js(text, at, out)
 }
 
-/// Writes a validated JSON number text as `JSON.stringify(JSON.parse(text))` does
-/// (`at`, its byte offset, is for the build without `float-metadata`).
+/// [`write_js`] of a number that is not an exact integer.
 #[cfg(feature = "float-metadata")]
-pub(crate) fn write_js<S: Sink + ?Sized>(
-    text: &[u8],
-    _at: usize,
-    out: &mut S,
-) -> Result<(), WriteError> {
-    // Fast path: an integer within 2^53 is exact in a double and prints as itself,
-    // except `-0`, which prints as `0`.
-    if is_exact_integer(text) {
-        return write_exact_integer(text, out);
-    }
+fn write_js_float<S: Sink + ?Sized>(text: &[u8], out: &mut S) -> Result<(), WriteError> {
     let v = parse(text);
     if !v.is_finite() {
         // `JSON.parse("1e400")` is Infinity, which `JSON.stringify` writes as null.
@@ -95,21 +98,12 @@ pub(crate) fn write_js<S: Sink + ?Sized>(
     out.put(buf.format_finite(v).as_bytes())
 }
 
-/// Writes a validated JSON number text as Python's `json.dumps(json.loads(text))` does:
-/// integers exactly as written (`-0` as `0`), floats with `repr` (`at`, its byte offset,
-/// is for the build without `float-metadata`).
+/// [`write_py`] with `float-metadata`.
 #[cfg(feature = "float-metadata")]
-pub(crate) fn write_py<S: Sink + ?Sized>(
-    text: &[u8],
-    _at: usize,
-    out: &mut S,
-) -> Result<(), WriteError> {
+fn write_py_float<S: Sink + ?Sized>(text: &[u8], out: &mut S) -> Result<(), WriteError> {
     if !text.iter().any(|c| matches!(c, b'.' | b'e' | b'E')) {
-        return if text == b"-0" {
-            out.put(b"0")
-        } else {
-            out.put(text)
-        };
+        // Python's integers are exact at any size: printed as written, `-0` as `0`.
+        return write_exact_integer(text, out);
     }
     let v = parse(text);
     if v.is_nan() {
