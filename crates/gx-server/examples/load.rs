@@ -11,11 +11,12 @@
 //! average. On PostgreSQL it also reports the WAL written per entry and the durability
 //! settings the cluster ran with (`fsync`, `synchronous_commit`, `full_page_writes`: all
 //! on, PostgreSQL's defaults), and `--pg-stats` lists the statements by execution time
-//! (`pg_stat_statements`). `--json` prints one JSON object instead.
+//! (`pg_stat_statements`). `--pool-size` is each replica's connection pool (default 32).
+//! `--json` prints one JSON object instead.
 //!
 //! ```text
 //! load --server-bin target/release/gx-server [--db sqlite|postgres] [--replicas N]
-//!      [--devices N] [--batches N] [--batch-size N] [--pg-stats] [--json]
+//!      [--devices N] [--batches N] [--batch-size N] [--pool-size N] [--pg-stats] [--json]
 //! ```
 
 #[path = "../tests/server/pg.rs"]
@@ -54,6 +55,7 @@ struct Options {
     batches: usize,
     batch_size: usize,
     pg_stats: bool,
+    pool_size: usize,
     json: bool,
 }
 
@@ -66,6 +68,7 @@ fn options() -> Result<Options> {
         batches: 10,
         batch_size: 100,
         pg_stats: false,
+        pool_size: 32,
         json: false,
     };
     let mut args = std::env::args().skip(1);
@@ -85,6 +88,7 @@ fn options() -> Result<Options> {
             "--batches" => o.batches = value()?.parse()?,
             "--batch-size" => o.batch_size = value()?.parse()?,
             "--pg-stats" => o.pg_stats = true,
+            "--pool-size" => o.pool_size = value()?.parse()?,
             "--json" => o.json = true,
             other => bail!("unknown argument {other}"),
         }
@@ -258,6 +262,37 @@ fn cpu_secs(pid: u32, ticks: f64) -> f64 {
     (field(11) + field(12)) / ticks
 }
 
+/// The role of a PostgreSQL process from its title (`postgres: walwriter`, `postgres:
+/// postgres gx_test_1 127.0.0.1(5432) idle`, …): the connections are `backend`.
+fn pg_role(pid: u32) -> String {
+    let title = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let title = String::from_utf8_lossy(&title).replace('\0', " ");
+    let Some(rest) = title.trim().strip_prefix("postgres: ") else {
+        return String::from("postmaster");
+    };
+    for role in [
+        "walwriter",
+        "checkpointer",
+        "background writer",
+        "autovacuum",
+        "logical replication",
+    ] {
+        if rest.starts_with(role) {
+            return role.to_owned();
+        }
+    }
+    String::from("backend")
+}
+
+/// CPU seconds of the cluster's processes so far, by role.
+fn pg_cpu_by_role(ticks: f64) -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    for pid in pg::cluster_pids() {
+        *out.entry(pg_role(pid)).or_insert(0.0) += cpu_secs(pid, ticks);
+    }
+    out
+}
+
 fn peak_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -376,7 +411,7 @@ async fn main() -> Result<()> {
     };
     let tenant = init_db(&db, InitOptions::default())?;
     let db_arg = match &db {
-        Database::Postgres(url) => format!("{}?pool_size=32", url.expose()),
+        Database::Postgres(url) => format!("{}?pool_size={}", url.expose(), o.pool_size),
         other => other.describe(),
     };
     let replicas: Vec<Replica> = (0..o.replicas)
@@ -421,6 +456,7 @@ async fn main() -> Result<()> {
         (sum(&server_pids), sum(&pg::cluster_pids()))
     };
     let cpu_before = cpu_now();
+    let roles_before = pg_cpu_by_role(ticks);
     let started = Instant::now();
     let tasks: Vec<_> = devices
         .into_iter()
@@ -464,6 +500,14 @@ async fn main() -> Result<()> {
     }
     let wall = started.elapsed().as_secs_f64();
     let cpu_after = cpu_now();
+    // A process that exited inside the window (an autovacuum worker) is not counted.
+    let pg_roles: serde_json::Map<String, Value> = pg_cpu_by_role(ticks)
+        .into_iter()
+        .map(|(role, secs)| {
+            let spent = secs - roles_before.get(&role).copied().unwrap_or(0.0);
+            (role, json!(spent))
+        })
+        .collect();
     let pg_report = match &pg {
         Some(p) => p.finish(o.pg_stats).await?,
         None => Value::Null,
@@ -504,6 +548,7 @@ async fn main() -> Result<()> {
         "serverCpuMicrosPerEntry": if accepted > 0 { cpu / accepted as f64 * 1e6 } else { 0.0 },
         "gxServerCpuSeconds": cpu_server,
         "postgresCpuSeconds": cpu_pg,
+        "postgresCpuSecondsByRole": pg_roles,
         "postgresCounted": !pg::cluster_pids().is_empty(),
         "serverPeakRssMiB": peak_kib as f64 / 1024.0,
         "postgres": pg_report,
@@ -545,8 +590,9 @@ async fn main() -> Result<()> {
         if let Some(pg) = pg_report.as_object() {
             let wal = pg["walBytes"].as_f64().unwrap_or(0.0);
             println!(
-                "  postgres: {:.0} WAL bytes per entry; {}",
+                "  postgres: {:.0} WAL bytes per entry; CPU s by process {}; {}",
                 wal / accepted.max(1) as f64,
+                report["postgresCpuSecondsByRole"],
                 pg["settings"]
             );
             for s in pg["statements"].as_array().into_iter().flatten() {
