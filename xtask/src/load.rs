@@ -8,12 +8,12 @@
 //!
 //! ```text
 //! cargo xtask load [--db sqlite|postgres] [--replicas N] [--devices N] [--batches N]
-//!                  [--batch-size N] [--json]
+//!                  [--batch-size N] [--pool-size N] [--pg-stats] [--json]
 //! ```
 //!
-//! PostgreSQL needs `initdb`/`pg_ctl` (Debian's `postgresql` package) or
-//! `GX_TEST_POSTGRES_URL`; the numbers and the machine load are documented in
-//! `docs/server.md`.
+//! PostgreSQL (a durable throwaway cluster) needs `initdb`/`pg_ctl` (Debian's
+//! `postgresql` package) or `GX_TEST_POSTGRES_URL`; the numbers and the machine load are
+//! documented in `docs/server.md`.
 
 use anyhow::Result;
 use xshell::{Shell, cmd};

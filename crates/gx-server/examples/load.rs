@@ -8,11 +8,15 @@
 //! errors by status, the server's CPU seconds per 1000 accepted entries (gx-server
 //! processes from `/proc/<pid>/stat`, plus every process of the PostgreSQL cluster it
 //! started; the driver's own CPU is not counted), the servers' peak memory and the load
-//! average. `--json` prints one JSON object instead.
+//! average. On PostgreSQL it also reports the WAL written per entry and the durability
+//! settings the cluster ran with (`fsync`, `synchronous_commit`, `full_page_writes`: all
+//! on, PostgreSQL's defaults), and `--pg-stats` lists the statements by execution time
+//! (`pg_stat_statements`). `--pool-size` is each replica's connection pool (default 32).
+//! `--json` prints one JSON object instead.
 //!
 //! ```text
 //! load --server-bin target/release/gx-server [--db sqlite|postgres] [--replicas N]
-//!      [--devices N] [--batches N] [--batch-size N] [--json]
+//!      [--devices N] [--batches N] [--batch-size N] [--pool-size N] [--pg-stats] [--json]
 //! ```
 
 #[path = "../tests/server/pg.rs"]
@@ -50,6 +54,8 @@ struct Options {
     devices: usize,
     batches: usize,
     batch_size: usize,
+    pg_stats: bool,
+    pool_size: usize,
     json: bool,
 }
 
@@ -61,6 +67,8 @@ fn options() -> Result<Options> {
         devices: 200,
         batches: 10,
         batch_size: 100,
+        pg_stats: false,
+        pool_size: 32,
         json: false,
     };
     let mut args = std::env::args().skip(1);
@@ -79,6 +87,8 @@ fn options() -> Result<Options> {
             "--devices" => o.devices = value()?.parse()?,
             "--batches" => o.batches = value()?.parse()?,
             "--batch-size" => o.batch_size = value()?.parse()?,
+            "--pg-stats" => o.pg_stats = true,
+            "--pool-size" => o.pool_size = value()?.parse()?,
             "--json" => o.json = true,
             other => bail!("unknown argument {other}"),
         }
@@ -252,6 +262,37 @@ fn cpu_secs(pid: u32, ticks: f64) -> f64 {
     (field(11) + field(12)) / ticks
 }
 
+/// The role of a PostgreSQL process from its title (`postgres: walwriter`, `postgres:
+/// postgres gx_test_1 127.0.0.1(5432) idle`, …): the connections are `backend`.
+fn pg_role(pid: u32) -> String {
+    let title = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let title = String::from_utf8_lossy(&title).replace('\0', " ");
+    let Some(rest) = title.trim().strip_prefix("postgres: ") else {
+        return String::from("postmaster");
+    };
+    for role in [
+        "walwriter",
+        "checkpointer",
+        "background writer",
+        "autovacuum",
+        "logical replication",
+    ] {
+        if rest.starts_with(role) {
+            return role.to_owned();
+        }
+    }
+    String::from("backend")
+}
+
+/// CPU seconds of the cluster's processes so far, by role.
+fn pg_cpu_by_role(ticks: f64) -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    for pid in pg::cluster_pids() {
+        *out.entry(pg_role(pid)).or_insert(0.0) += cpu_secs(pid, ticks);
+    }
+    out
+}
+
 fn peak_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -287,11 +328,82 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
+/// PostgreSQL's own view of the measured window: its settings, the WAL written, and the
+/// statements by execution time.
+struct PgProbe {
+    client: tokio_postgres::Client,
+    lsn: String,
+}
+
+impl PgProbe {
+    async fn start(url: &str) -> Result<Self> {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+        tokio::spawn(conn);
+        let stats = client
+            .batch_execute(
+                "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()",
+            )
+            .await;
+        if let Err(e) = stats {
+            // A cluster given by GX_TEST_POSTGRES_URL may not preload it.
+            eprintln!("pg_stat_statements unavailable: {e}");
+        }
+        let lsn = client
+            .query_one("SELECT pg_current_wal_lsn()::TEXT", &[])
+            .await?
+            .try_get(0)?;
+        Ok(Self { client, lsn })
+    }
+
+    async fn finish(&self, statements: bool) -> Result<Value> {
+        let wal: f64 = self
+            .client
+            .query_one(
+                "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::TEXT::pg_lsn)::FLOAT8",
+                &[&self.lsn],
+            )
+            .await?
+            .try_get(0)?;
+        let mut settings = serde_json::Map::new();
+        for name in [
+            "fsync",
+            "synchronous_commit",
+            "full_page_writes",
+            "wal_level",
+            "shared_buffers",
+        ] {
+            let row = self
+                .client
+                .query_one("SELECT current_setting($1)", &[&name])
+                .await?;
+            settings.insert(name.to_owned(), Value::String(row.try_get(0)?));
+        }
+        let mut top = Vec::new();
+        if statements {
+            let rows = self
+                .client
+                .query(
+                    "SELECT calls, total_exec_time, wal_bytes::BIGINT,
+                            left(regexp_replace(query, '\\s+', ' ', 'g'), 110)
+                     FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15",
+                    &[],
+                )
+                .await?;
+            for r in rows {
+                top.push(json!({"calls": r.try_get::<_, i64>(0)?, "ms": r.try_get::<_, f64>(1)?,
+                                "walBytes": r.try_get::<_, i64>(2)?, "query": r.try_get::<_, String>(3)?}));
+            }
+        }
+        Ok(json!({"walBytes": wal, "settings": settings, "statements": top}))
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let o = options()?;
     let dir = tempfile::tempdir()?;
     let db = if o.postgres {
+        pg::durable_cluster();
         pg::fresh_database()
             .context("no PostgreSQL: install postgresql or set GX_TEST_POSTGRES_URL")?
     } else {
@@ -299,7 +411,7 @@ async fn main() -> Result<()> {
     };
     let tenant = init_db(&db, InitOptions::default())?;
     let db_arg = match &db {
-        Database::Postgres(url) => format!("{}?pool_size=32", url.expose()),
+        Database::Postgres(url) => format!("{}?pool_size={}", url.expose(), o.pool_size),
         other => other.describe(),
     };
     let replicas: Vec<Replica> = (0..o.replicas)
@@ -332,6 +444,10 @@ async fn main() -> Result<()> {
         .map(|r| Ok((r.addr, connector(&r.ca)?)))
         .collect::<Result<_>>()?;
 
+    let pg = match &db {
+        Database::Postgres(url) => Some(PgProbe::start(url.expose()).await?),
+        _ => None,
+    };
     let ticks = clock_ticks();
     let server_pids: Vec<u32> = replicas.iter().map(|r| r.child.id()).collect();
     // (gx-server processes, PostgreSQL processes), CPU seconds so far.
@@ -340,6 +456,7 @@ async fn main() -> Result<()> {
         (sum(&server_pids), sum(&pg::cluster_pids()))
     };
     let cpu_before = cpu_now();
+    let roles_before = pg_cpu_by_role(ticks);
     let started = Instant::now();
     let tasks: Vec<_> = devices
         .into_iter()
@@ -383,6 +500,18 @@ async fn main() -> Result<()> {
     }
     let wall = started.elapsed().as_secs_f64();
     let cpu_after = cpu_now();
+    // A process that exited inside the window (an autovacuum worker) is not counted.
+    let pg_roles: serde_json::Map<String, Value> = pg_cpu_by_role(ticks)
+        .into_iter()
+        .map(|(role, secs)| {
+            let spent = secs - roles_before.get(&role).copied().unwrap_or(0.0);
+            (role, json!(spent))
+        })
+        .collect();
+    let pg_report = match &pg {
+        Some(p) => p.finish(o.pg_stats).await?,
+        None => Value::Null,
+    };
     let (cpu_server, cpu_pg) = (cpu_after.0 - cpu_before.0, cpu_after.1 - cpu_before.1);
     let cpu = cpu_server + cpu_pg;
     let peak_kib: u64 = server_pids
@@ -419,8 +548,11 @@ async fn main() -> Result<()> {
         "serverCpuMicrosPerEntry": if accepted > 0 { cpu / accepted as f64 * 1e6 } else { 0.0 },
         "gxServerCpuSeconds": cpu_server,
         "postgresCpuSeconds": cpu_pg,
+        "postgresCpuSecondsByRole": pg_roles,
         "postgresCounted": !pg::cluster_pids().is_empty(),
         "serverPeakRssMiB": peak_kib as f64 / 1024.0,
+        "postgres": pg_report,
+        "walBytesPerEntry": pg_report["walBytes"].as_f64().map(|w| w / accepted.max(1) as f64),
         "loadAverage": load_average(),
     });
     if o.json {
@@ -455,6 +587,24 @@ async fn main() -> Result<()> {
             peak_kib as f64 / 1024.0,
             load_average(),
         );
+        if let Some(pg) = pg_report.as_object() {
+            let wal = pg["walBytes"].as_f64().unwrap_or(0.0);
+            println!(
+                "  postgres: {:.0} WAL bytes per entry; CPU s by process {}; {}",
+                wal / accepted.max(1) as f64,
+                report["postgresCpuSecondsByRole"],
+                pg["settings"]
+            );
+            for s in pg["statements"].as_array().into_iter().flatten() {
+                println!(
+                    "    {:>8} calls {:>9.1} ms {:>10} WAL bytes  {}",
+                    s["calls"],
+                    s["ms"].as_f64().unwrap_or(0.0),
+                    s["walBytes"],
+                    s["query"].as_str().unwrap_or("")
+                );
+            }
+        }
     }
     drop(replicas);
     Ok(())

@@ -22,6 +22,8 @@ mod interop;
 mod isolation;
 #[path = "server/lifecycle.rs"]
 mod lifecycle;
+#[path = "server/migrations.rs"]
+mod migrations;
 #[path = "server/races.rs"]
 mod races;
 #[path = "server/replicas.rs"]

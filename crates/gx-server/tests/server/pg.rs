@@ -5,13 +5,15 @@
 //! created there. Otherwise the binaries of a local installation (`initdb`, `pg_ctl`,
 //! found under `/usr/lib/postgresql/*/bin` or on `PATH`) start a cluster in a temporary
 //! directory on a free loopback port, `fsync` off, as the `postgres` user when the tests
-//! run as root (initdb refuses root). A small watcher process stops the cluster and
+//! run as root (initdb refuses root). The load generator asks for a durable cluster
+//! instead ([`durable_cluster`]): PostgreSQL's defaults (`fsync`, `synchronous_commit`,
+//! `full_page_writes` on), so its numbers describe a production-safe setup. A small watcher process stops the cluster and
 //! deletes its directory once the test binary has exited.
 //!
 //! Without either, the PostgreSQL tests are skipped with a message saying why, except in
 //! CI (`CI=true`), where that is a failure.
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -34,6 +36,18 @@ struct Cluster {
 
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+/// Whether the cluster started here keeps PostgreSQL's durable defaults (see
+/// [`durable_cluster`]).
+static DURABLE: AtomicBool = AtomicBool::new(false);
+
+/// Makes the cluster this process starts durable (`fsync`, `synchronous_commit` and
+/// `full_page_writes` on, as PostgreSQL ships) and loads `pg_stat_statements`; call it
+/// before the first [`fresh_database`]. The tests keep `fsync` off: their data is thrown
+/// away, and durability is not what they check.
+#[allow(dead_code, reason = "used by the load example, not the tests")]
+pub(crate) fn durable_cluster() {
+    DURABLE.store(true, Ordering::Relaxed);
+}
 
 fn split_url(url: &str) -> Result<Cluster, String> {
     let (main, query) = url.split_once('?').unwrap_or((url, ""));
@@ -146,8 +160,14 @@ fn start_in(bin: &Path, dir: &Path) -> Result<Cluster, String> {
         .and_then(|l| l.local_addr())
         .map_err(|e| e.to_string())?
         .port();
+    let durability = if DURABLE.load(Ordering::Relaxed) {
+        "-c fsync=on -c synchronous_commit=on -c full_page_writes=on -c shared_buffers=128MB \
+         -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+    } else {
+        "-F -c shared_buffers=32MB"
+    };
     let options = format!(
-        "-F -c listen_addresses=127.0.0.1 -p {port} -k {} -c max_connections=300 -c shared_buffers=32MB",
+        "{durability} -c listen_addresses=127.0.0.1 -p {port} -k {} -c max_connections=300",
         dir.display()
     );
     let out = as_owner(bin, "pg_ctl")

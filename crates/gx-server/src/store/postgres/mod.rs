@@ -3,20 +3,21 @@
 //!
 //! Concurrency comes from the database, not the process. An append locks the bundle row
 //! (`SELECT … FOR UPDATE`), compares the key and the batch with the head stored in that
-//! row ([`reconcile`]), inserts the new entries in one `INSERT … SELECT FROM UNNEST`,
-//! moves the head and commits; `PRIMARY KEY (bundle_id, seq)` is the backstop. A refresh
-//! is one `UPDATE … WHERE revoked_at IS NULL AND …` (the row lock again), so a revoke and
-//! a refresh of one bundle never both win. Rate-limit windows are rows updated with one
-//! upsert, so a limit holds across replicas.
+//! row ([`reconcile`](super::reconcile)), inserts the new entries in one
+//! `INSERT … SELECT FROM UNNEST`, moves the head and commits, in one statement when the
+//! batch continues the head (see `append`); `PRIMARY KEY (bundle_id, seq)` is the
+//! backstop. A refresh is one `UPDATE … WHERE revoked_at IS NULL AND …` (the row lock
+//! again), so a revoke and a refresh of one bundle never both win. Rate-limit windows are
+//! rows updated with one upsert, so a limit holds across replicas.
 //!
 //! The trait is blocking and tokio-postgres is async: the store owns a small tokio runtime
 //! (two worker threads) that drives the connections, and each call runs there while the
 //! calling thread (a blocking-pool thread of the server) waits for its result. That works
 //! from any thread, inside another runtime or not.
 
+mod append;
 mod schema;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -26,7 +27,7 @@ use super::sqlite::refusal;
 use super::{
     AgentRecord, ApiKeyRecord, ApiKeyRole, AppendOutcome, BundleQuery, BundleRecord, BundleRefresh,
     BundleStatus, DeveloperRecord, EntryPage, NewEntry, RefreshOutcome, SigningKeyRecord, Store,
-    StoreError, StoredEntry, reconcile,
+    StoreError, StoredEntry,
 };
 use crate::config::RateLimit;
 use crate::database::PostgresUrl;
@@ -562,9 +563,9 @@ impl Store for PgStore {
         quota_bytes: Option<u64>,
     ) -> Result<AppendOutcome, StoreError> {
         let (id, key, batch) = (bundle_id.to_owned(), *audit_key, batch.to_vec());
-        self.run(
-            move |pool| async move { append(&pool, &id, &key, &batch, now_ms, quota_bytes).await },
-        )
+        self.run(move |pool| async move {
+            append::append(&pool, &id, &key, &batch, now_ms, quota_bytes).await
+        })
     }
 
     fn count_request(
@@ -764,118 +765,4 @@ async fn next_row(
         .await
         .transpose()
         .map_err(StoreError::from)
-}
-
-/// The append transaction: lock the bundle row, compare, insert, move the head, commit.
-async fn append(
-    pool: &Pool,
-    id: &str,
-    key: &[u8; 32],
-    batch: &[NewEntry],
-    now_ms: u64,
-    quota_bytes: Option<u64>,
-) -> Result<AppendOutcome, StoreError> {
-    let mut client = pool.get().await?;
-    let lock = client
-        .prepare_cached(
-            "SELECT audit_public_key, revoked_at, head_seq, head_hash, developer_id FROM bundles WHERE id = $1 FOR UPDATE",
-        )
-        .await?;
-    // Every statement prepared once per connection: parsing and planning them again for
-    // each batch cost more than the inserts.
-    let overlap = client
-        .prepare_cached(
-            "SELECT seq, hash FROM audit_entries WHERE bundle_id = $1 AND seq BETWEEN $2 AND $3",
-        )
-        .await?;
-    let lock_developer = client
-        .prepare_cached("SELECT stored_bytes FROM developers WHERE id = $1 FOR UPDATE")
-        .await?;
-    let charge = client
-        .prepare_cached("UPDATE developers SET stored_bytes = stored_bytes + $1 WHERE id = $2")
-        .await?;
-    let insert = client
-        .prepare_cached(
-            "INSERT INTO audit_entries (bundle_id, seq, hash, json, synced_at)
-             SELECT $1, s, h, j, $5 FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS t(s, h, j)",
-        )
-        .await?;
-    let advance = client
-        .prepare_cached(
-            "UPDATE bundles SET head_seq = $2, head_hash = $3,
-                audit_entry_count = audit_entry_count + $4, last_sync_at = $5 WHERE id = $1",
-        )
-        .await?;
-    let touch = client
-        .prepare_cached("UPDATE bundles SET last_sync_at = $2 WHERE id = $1")
-        .await?;
-    let tx = client.transaction().await?;
-    let Some(row) = tx.query_opt(&lock, &[&id]).await? else {
-        return Ok(AppendOutcome::UnknownBundle);
-    };
-    let stored_key: Vec<u8> = row.try_get(0)?;
-    if stored_key.as_slice() != key.as_slice() {
-        return Ok(AppendOutcome::KeyChanged);
-    }
-    let revoked_at = opt_uint(row.try_get(1)?)?;
-    let head_seq = uint(row.try_get(2)?)?;
-    let head_hash: String = row.try_get(3)?;
-    let developer_id: String = row.try_get(4)?;
-    // The stored hashes this batch overlaps, in one query (a re-upload, or two replicas
-    // racing with overlapping batches).
-    let mut stored: HashMap<u64, String> = HashMap::new();
-    if let Some(first) = batch.first().filter(|e| e.seq <= head_seq) {
-        let last = batch.last().map_or(first.seq, |e| e.seq).min(head_seq);
-        let rows = tx
-            .query(&overlap, &[&id, &int(first.seq), &int(last)])
-            .await?;
-        for r in &rows {
-            stored.insert(uint(r.try_get(0)?)?, r.try_get(1)?);
-        }
-    }
-    let tail = (head_seq > 0).then_some((head_seq, head_hash.as_str()));
-    let checked = reconcile(
-        tail,
-        |seq| Ok::<_, StoreError>(stored.get(&seq).cloned()),
-        batch,
-    )?;
-    let first_new = match checked {
-        Ok(i) => i,
-        Err(conflicts) => return Ok(AppendOutcome::Conflict(conflicts)),
-    };
-    let new = batch.get(first_new..).unwrap_or_default();
-    let new_bytes: u64 = new.iter().map(|e| e.json.len() as u64).sum();
-    if new_bytes > 0 {
-        // The developer's row is locked too, so concurrent batches of one developer (on
-        // any replica) cannot overshoot the quota together.
-        let row = tx.query_one(&lock_developer, &[&developer_id]).await?;
-        let used = uint(row.try_get(0)?)?;
-        if let Some(quota) = quota_bytes
-            && used.saturating_add(new_bytes) > quota
-        {
-            return Ok(AppendOutcome::QuotaExceeded { used, quota });
-        }
-        tx.execute(&charge, &[&int(new_bytes), &developer_id])
-            .await?;
-    }
-    if let Some(last) = new.last() {
-        let seqs: Vec<i64> = new.iter().map(|e| int(e.seq)).collect();
-        let hashes: Vec<&str> = new.iter().map(|e| e.hash.as_str()).collect();
-        let jsons: Vec<&str> = new.iter().map(|e| e.json.as_str()).collect();
-        tx.execute(&insert, &[&id, &seqs, &hashes, &jsons, &int(now_ms)])
-            .await?;
-        let count = int(new.len() as u64);
-        tx.execute(
-            &advance,
-            &[&id, &int(last.seq), &last.hash, &count, &int(now_ms)],
-        )
-        .await?;
-    } else {
-        tx.execute(&touch, &[&id, &int(now_ms)]).await?;
-    }
-    tx.commit().await?;
-    Ok(AppendOutcome::Accepted {
-        stored: new.len(),
-        revoked_at,
-    })
 }
