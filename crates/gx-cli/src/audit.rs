@@ -6,10 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use gx_core::SignedAuditEntry;
-use gx_core::UnixTime;
-use gx_core::audit::legacy::LegacyPyEntry;
-use gx_core::audit::{AuditVerifyingKey, EntryError, Field};
+use gx_core::{AuditVerifyingKey, EntryError, Field, LegacyPyEntry, SignedAuditEntry, UnixTime};
 use gx_storage::{KeySpan, LogFormat, verify_log_keys_with_progress, verify_log_with_progress};
 use serde_json::json;
 

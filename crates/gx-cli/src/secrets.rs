@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use gx_core::provider::AwsLcRs;
+use gx_core::AwsLcRs;
 use gx_storage::{
     AuditLogConfig, BundleKey, ConsentBundle, DeviceError, DeviceOptions, DeviceSession,
     FsyncPolicy,

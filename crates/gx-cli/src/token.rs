@@ -4,8 +4,9 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use gx_core::provider::AwsLcRs;
-use gx_core::{DECODE_BUF_LEN, JwksSnapshot, UnixTime, VerifiedGrant, Verifier, VerifierOptions};
+use gx_core::{
+    AwsLcRs, DECODE_BUF_LEN, JwksSnapshot, UnixTime, VerifiedGrant, Verifier, VerifierOptions,
+};
 use serde_json::{Value, json};
 
 use crate::cli::TokenVerifyArgs;

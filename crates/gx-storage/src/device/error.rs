@@ -40,7 +40,7 @@ pub enum DeviceError {
     /// The bundle's JWKS snapshot is unusable.
     Jwks(gx_core::JwksError),
     /// The bundle's audit key pair is unusable.
-    AuditKey(gx_core::audit::KeyError),
+    AuditKey(gx_core::KeyError),
     /// The audit key history inside the bundle does not hold together.
     KeyHistory(KeyHistoryError),
     /// The audit log refused.

@@ -43,10 +43,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use gx_core::audit::{AuditSigningKey, AuditVerifyingKey};
-use gx_core::provider::CryptoProvider;
 use gx_core::{
-    DECODE_BUF_LEN, JwksSnapshot, MemoSlot, UnixTime, VerificationMemo, Verifier, VerifierOptions,
+    AuditSigningKey, AuditVerifyingKey, CryptoProvider, DECODE_BUF_LEN, JwksSnapshot, MemoSlot,
+    UnixTime, VerificationMemo, Verifier, VerifierOptions,
 };
 use zeroize::Zeroizing;
 

@@ -1,7 +1,7 @@
 //! The session's rules, against the peer fixture bundle (its token verifies from
 //! 1795751706 to 1796010906).
 
-use gx_core::provider::RustCrypto;
+use gx_core::RustCrypto;
 
 use super::*;
 use crate::FsyncPolicy;

@@ -1,11 +1,11 @@
 //! The bridge to gx-core: build, hash and sign one entry line, and read one line back.
 //!
 //! All protocol knowledge (field order, shape rules, the entry hash, the signature)
-//! lives in `gx_core::audit`; this module only moves bytes between it and the files.
+//! lives in gx-core; this module only moves bytes between it and the files.
 
-use gx_core::UnixTime;
-use gx_core::audit::{
+use gx_core::{
     AuditEntry, AuditSigningKey, AuditStr, EntryHash, Metadata, PrevHash, Scopes, SignedAuditEntry,
+    UnixTime,
 };
 
 use super::EntryFields;

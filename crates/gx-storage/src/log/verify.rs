@@ -23,11 +23,9 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use gx_core::SignedAuditEntry;
-use gx_core::audit::legacy::LegacyPyChainVerifier;
-use gx_core::audit::{
+use gx_core::{
     AuditVerifyingKey, BatchChainVerifier, BreakCode, ChainAnchor, ChainBreak, ChainVerifier,
-    PrevHash,
+    LegacyPyChainVerifier, PrevHash, SignedAuditEntry,
 };
 
 use super::LogError;

@@ -17,8 +17,7 @@ use std::fs::{self, File};
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use gx_core::audit::{AuditSigningKey, PrevHash};
-use gx_core::{UnixTime, VerifiedGrant};
+use gx_core::{AuditSigningKey, PrevHash, UnixTime, VerifiedGrant};
 
 use super::codec::{self, ChainHead};
 use super::lock::{self, LockFile, LockWait};
