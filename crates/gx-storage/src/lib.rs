@@ -51,7 +51,7 @@ pub use time_floor::{TimeFloor, TimeFloorError};
 // ---- the device's offline state, one owner ----
 mod device;
 pub use device::{
-    AuditKeyHistory, Authorization, Clock, DeviceError, DeviceOptions, DeviceSession,
+    AuditKeyHistory, Authorization, Clock, DeviceError, DeviceOptions, DeviceSession, GrantError,
     KeyHistoryError, KeyRecord, MAX_KEY_RECORDS, ManualClock, RefreshTicket, RevocationError,
     RevocationMarker, Revoked, SystemClock,
 };
