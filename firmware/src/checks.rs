@@ -4,12 +4,7 @@
 //! snapshot `fixtures/tokens/snapshot.json`, at the fixtures' `now`. Audit: three entries
 //! signed with a fixed Ed25519 seed, written as JSONL into a RAM buffer and verified back.
 
-use gx_core::audit::{ChainAnchor, PrevHash};
-use gx_core::provider::RustCrypto;
-use gx_core::{
-    AuditEntry, AuditSigningKey, AuditStr, ChainVerifier, JwksSnapshot, Metadata, Scopes, UnixTime,
-    Verifier, VerifierOptions, enforce_scopes,
-};
+use gx_core::{ChainAnchor, PrevHash, RustCrypto, AuditEntry, AuditSigningKey, AuditStr, ChainVerifier, JwksSnapshot, Metadata, Scopes, UnixTime, Verifier, VerifierOptions, enforce_scopes};
 
 const SNAPSHOT: &[u8] = include_bytes!("../../fixtures/tokens/snapshot.json");
 const TOKEN: &[u8] = include_bytes!("../../fixtures/tokens/rs256_2048.jwt");

@@ -13,9 +13,7 @@
 
 use std::sync::LazyLock;
 
-use gx_core::audit::legacy::{LegacyPyChainVerifier, LegacyPyEntry};
-use gx_core::audit::{ChainAnchor, ChainVerifier, WriteError};
-use gx_core::{AuditVerifyingKey, SignedAuditEntry, entry_hash};
+use gx_core::{LegacyPyChainVerifier, LegacyPyEntry, ChainAnchor, ChainVerifier, WriteError, AuditVerifyingKey, SignedAuditEntry, entry_hash};
 use libfuzzer_sys::fuzz_target;
 
 static KEYS: LazyLock<[AuditVerifyingKey; 2]> = LazyLock::new(|| {
@@ -74,7 +72,7 @@ fn wire_line(line: &[u8], key: &AuditVerifyingKey) {
     if valid {
         // A genuine entry passes the per-entry checks of a chain resumed right before it.
         if let Some(prev) = e.entry.seq.checked_sub(1)
-            && let gx_core::audit::PrevHash::Entry(h) = e.entry.prev_hash
+            && let gx_core::PrevHash::Entry(h) = e.entry.prev_hash
             && prev > 0
         {
             let mut chain = ChainVerifier::new(ChainAnchor::After { seq: prev, hash: h }, key);

@@ -9,8 +9,7 @@
 //! error and skip reason has a code and a message.
 #![no_main]
 
-use gx_core::provider::RustCrypto;
-use gx_core::{JwksSnapshot, MAX_KEYS};
+use gx_core::{RustCrypto, JwksSnapshot, MAX_KEYS};
 use gx_fuzz::InsecureProvider;
 use libfuzzer_sys::fuzz_target;
 

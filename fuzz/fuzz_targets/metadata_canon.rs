@@ -9,8 +9,7 @@
 //! last duplicate wins, as in JavaScript), input and canonical text hold the same value.
 #![no_main]
 
-use gx_core::Metadata;
-use gx_core::audit::WriteError;
+use gx_core::{Metadata, WriteError};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 

@@ -11,11 +11,7 @@
 
 use std::sync::LazyLock;
 
-use gx_core::provider::RustCrypto;
-use gx_core::{
-    DECODE_BUF_LEN, JwksSnapshot, MemoSlot, MissingScopePolicy, UnixTime, VerificationMemo,
-    VerifiedGrant, Verifier, VerifierOptions,
-};
+use gx_core::{RustCrypto, DECODE_BUF_LEN, JwksSnapshot, MemoSlot, MissingScopePolicy, UnixTime, VerificationMemo, VerifiedGrant, Verifier, VerifierOptions};
 use gx_fuzz::{
     InsecureProvider, MIXED_JWKS, PEER_NOW, PEER_SNAPSHOT, genuine_signing_inputs, take,
 };

@@ -3,7 +3,7 @@
 //!
 //! Never use [`InsecureProvider`] outside fuzzing: it accepts any signature but one.
 
-use gx_core::provider::{CryptoProvider, InvalidSignature, KeyRejected};
+use gx_core::{CryptoProvider, InvalidSignature, KeyRejected};
 
 /// The peer fixtures' key set as a bundle's `jwksSnapshot` (kid `grantex-2026-11`).
 pub const PEER_SNAPSHOT: &[u8] = include_bytes!("../../fixtures/peer/jwks_snapshot.json");

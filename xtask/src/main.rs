@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
 mod bench_peers;
+mod bench_verify;
 mod cross;
 mod embedded;
 mod ffi_header;
@@ -25,6 +26,9 @@ cargo xtask <command>
 
 commands:
   help        print this text
+  bench-verify
+              CPU time of the release `gx audit verify` on a 10,000-entry signed log
+              [--entries N] [--runs N] [--enforce]
   cross       build for aarch64-unknown-linux-gnu, run gx-core/gx-storage tests under qemu-aarch64
   interop     run the published Python and npm clients against gx-server [--latest]
   bench-peers gx against the published Python and TS clients, same workloads, one table
@@ -48,6 +52,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Some("bench-peers") => bench_peers::run(&sh, args),
+        Some("bench-verify") => bench_verify::run(&sh, args),
         Some("cross") => cross::run(&sh, args),
         Some("embedded") => embedded::run(&sh, args),
         Some("ffi-header") => ffi_header::run(&sh, args),

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use gx_storage::{DeviceError, LogError};
+use gx_storage::{DeviceError, GrantError, LogError};
 
 /// Why [`Guard::run`](crate::Guard::run) did not return the tool's value.
 ///
@@ -16,12 +16,7 @@ pub enum GuardError<E> {
     Revoked,
     /// The grant token does not verify (expired, bad signature, snapshot expired, ...).
     /// No entry is written: there is no verified grant to attribute it to.
-    Grant {
-        /// gx-core's stable code, e.g. `TOKEN_EXPIRED`.
-        code: &'static str,
-        /// gx-core's message.
-        message: String,
-    },
+    Grant(GrantError),
     /// The grant lacks the tool's scope; a `denied` entry with this `seq` was written.
     Denied {
         /// The tool, as given to `run`.
@@ -48,7 +43,7 @@ impl<E> GuardError<E> {
     pub(crate) fn from_device(e: DeviceError) -> Self {
         match e {
             DeviceError::Revoked(_) => Self::Revoked,
-            DeviceError::Grant { code, message } => Self::Grant { code, message },
+            DeviceError::Grant(e) => Self::Grant(e),
             DeviceError::Log(e) => Self::Log(e),
             other if other.code() == "BUNDLE_REVOKED" => Self::Revoked,
             other => Self::Device(other),
@@ -62,7 +57,7 @@ impl<E> GuardError<E> {
     pub fn code(&self) -> &str {
         match self {
             Self::Revoked => "BUNDLE_REVOKED",
-            Self::Grant { code, .. } => code,
+            Self::Grant(e) => e.code(),
             Self::Denied { .. } => "SCOPE_VIOLATION",
             Self::Action(_) => "ACTION_FAILED",
             Self::InvalidMetadata => "INVALID_METADATA",
@@ -74,9 +69,7 @@ impl<E> GuardError<E> {
     /// Whether the call was refused before the tool ran.
     pub fn is_refusal(&self) -> bool {
         match self {
-            Self::Revoked | Self::Grant { .. } | Self::Denied { .. } | Self::InvalidMetadata => {
-                true
-            }
+            Self::Revoked | Self::Grant(_) | Self::Denied { .. } | Self::InvalidMetadata => true,
             Self::Device(e) => e.is_refusal(),
             _ => false,
         }
@@ -87,9 +80,7 @@ impl<E: fmt::Display> fmt::Display for GuardError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Revoked => f.write_str("the consent bundle was revoked; the agent must stop"),
-            Self::Grant { code, message } => {
-                write!(f, "the grant does not verify ({code}): {message}")
-            }
+            Self::Grant(e) => write!(f, "the grant does not verify: {e}"),
             Self::Denied { tool, scope, seq } => {
                 write!(
                     f,
@@ -107,6 +98,7 @@ impl<E: fmt::Display> fmt::Display for GuardError<E> {
 impl<E: core::error::Error + 'static> core::error::Error for GuardError<E> {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
+            Self::Grant(e) => Some(e),
             Self::Action(e) => Some(e),
             Self::Log(e) => Some(e),
             Self::Device(e) => Some(e),

@@ -8,7 +8,7 @@
 use core::future::Future;
 use std::sync::Arc;
 
-use gx_core::provider::AwsLcRs;
+use gx_core::AwsLcRs;
 use gx_storage::{Authorization, DeviceError, DeviceSession};
 use serde_json::{Map, Value};
 

@@ -39,7 +39,7 @@
 
 pub use gx_core::{MemoSlot, UnixTime};
 pub use gx_storage;
-pub use gx_storage::{DeviceError, DeviceOptions, DeviceSession, ManualClock};
+pub use gx_storage::{DeviceError, DeviceOptions, DeviceSession, GrantError, ManualClock};
 
 mod error;
 pub use error::GuardError;

@@ -216,9 +216,9 @@ async fn an_expired_grant_is_refused_without_an_entry() {
     assert!(call(&guard).is_ok());
     clock.set(UnixTime::from_secs(4_000_000_000));
     let expired = |r: Result<(), GuardError<String>>| match r {
-        Err(GuardError::Grant { code, .. }) => assert!(
-            code == "TOKEN_EXPIRED" || code == "JWKS_SNAPSHOT_EXPIRED",
-            "{code}"
+        Err(GuardError::Grant(e)) => assert!(
+            e.code() == "TOKEN_EXPIRED" || e.code() == "JWKS_SNAPSHOT_EXPIRED",
+            "{e}"
         ),
         other => panic!("expected an expired grant, got {other:?}"),
     };

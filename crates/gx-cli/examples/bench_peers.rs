@@ -21,12 +21,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use gx_core::audit::legacy::LegacyPyChainVerifier;
-use gx_core::audit::{
-    AuditVerifyingKey, ChainAnchor, ChainVerifier, SignedAuditEntry, verify_chain_parallel,
+use gx_core::{
+    AuditVerifyingKey, AwsLcRs, ChainAnchor, ChainVerifier, DECODE_BUF_LEN, JwksSnapshot,
+    LegacyPyChainVerifier, SignedAuditEntry, UnixTime, Verifier, VerifierOptions,
+    verify_chain_parallel,
 };
-use gx_core::provider::AwsLcRs;
-use gx_core::{DECODE_BUF_LEN, JwksSnapshot, UnixTime, Verifier, VerifierOptions};
 use gx_storage::{
     AuditLog, AuditLogConfig, AuditSigningKey, BundleFile, BundleKey, ConsentBundle, EntryFields,
     FsyncPolicy,

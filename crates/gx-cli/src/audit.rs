@@ -6,15 +6,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use gx_core::SignedAuditEntry;
-use gx_core::UnixTime;
-use gx_core::audit::legacy::LegacyPyEntry;
-use gx_core::audit::{AuditVerifyingKey, EntryError, Field};
+use gx_core::{AuditVerifyingKey, EntryError, Field, LegacyPyEntry, SignedAuditEntry, UnixTime};
 use gx_storage::{KeySpan, LogFormat, verify_log_keys_with_progress, verify_log_with_progress};
 use serde_json::json;
 
 use crate::cli::{AuditAppendArgs, AuditHashArgs, AuditVerifyArgs, FormatArg};
-use crate::failure::{fail, report_invalid};
+use crate::failure::{fail, fail_with, report_invalid};
 use crate::progress::Unit;
 use crate::{output, progress, secrets, token};
 
@@ -62,10 +59,11 @@ fn key_spans(args: &AuditVerifyArgs) -> anyhow::Result<Vec<KeySpan>> {
             let pem = std::fs::read_to_string(pem_file)
                 .with_context(|| format!("reading the public key {}", pem_file.display()))?;
             let key = AuditVerifyingKey::from_spki_pem(&pem).map_err(|e| {
-                fail(
+                fail_with(
                     e.code(),
-                    format!("{} is not an Ed25519 SPKI PEM: {e}", pem_file.display()),
+                    format!("{} is not an Ed25519 SPKI PEM", pem_file.display()),
                     "pass the bundle's offlineAuditKey.publicKey",
+                    e,
                 )
             })?;
             spans.push(KeySpan::unbounded(key));
@@ -110,10 +108,11 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> anyhow::Result<ExitCode> {
         _ => verify_log_keys_with_progress(&args.log, &spans, &mut on_bytes),
     }
     .map_err(|e| {
-        fail(
+        fail_with(
             e.code(),
-            format!("cannot read {}: {e}", args.log.display()),
+            format!("cannot read {}", args.log.display()),
             "check the path and permissions",
+            e,
         )
     })?;
     bar.finish_and_clear();
@@ -206,10 +205,11 @@ pub(crate) fn hash(args: &AuditHashArgs) -> anyhow::Result<ExitCode> {
         .read_to_string(&mut text)
         .context("reading the entry from stdin")?;
     let hash = entry_hash(&text, args.format).map_err(|e| {
-        fail(
+        fail_with(
             e.wire_code(),
-            format!("not an entry ({}): {e}", e.code()),
+            format!("not an entry ({})", e.code()),
             "check the entry's fields against docs/protocol.md",
+            e,
         )
     })?;
     output::line(&hash)?;
@@ -219,10 +219,11 @@ pub(crate) fn hash(args: &AuditHashArgs) -> anyhow::Result<ExitCode> {
 pub(crate) fn append(args: &AuditAppendArgs) -> anyhow::Result<ExitCode> {
     if let Some(meta) = &args.metadata {
         gx_core::Metadata::parse(meta).map_err(|e| {
-            fail(
+            fail_with(
                 e.code(),
-                format!("--metadata is not an acceptable JSON object: {e}"),
+                "--metadata is not an acceptable JSON object",
                 "pass one JSON object, e.g. '{\"count\":1}'",
+                e,
             )
         })?;
     }
@@ -254,10 +255,11 @@ pub(crate) fn append(args: &AuditAppendArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
         Err(e) => {
-            return Err(fail(
+            return Err(fail_with(
                 e.code().to_owned(),
-                format!("append refused: {e}"),
+                "append refused",
                 "check --action/--result lengths and the metadata",
+                e,
             ));
         }
     };

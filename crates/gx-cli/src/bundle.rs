@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::cli::{
     BundleCreateArgs, BundleInspectArgs, BundleRefreshArgs, BundleRevokeArgs, BundleStatusArgs,
 };
-use crate::failure::{Call, fail, report_invalid};
+use crate::failure::{Call, fail_with, report_invalid};
 use crate::human::{self, Revocation};
 use crate::progress::Steps;
 use crate::{failure, output, secrets};
@@ -67,10 +67,11 @@ fn unsynced(path: &std::path::Path) -> anyhow::Result<u64> {
     let log = SyncLog::open(path, AuditLogConfig::new(FsyncPolicy::EveryEntry))
         .and_then(|log| log.position())
         .map_err(|e| {
-            fail(
+            fail_with(
                 e.code(),
-                format!("cannot read the log {}: {e}", path.display()),
+                format!("cannot read the log {}", path.display()),
                 "check the path",
+                e,
             )
         })?;
     Ok(log.1.saturating_sub(log.0))
@@ -94,10 +95,11 @@ pub(crate) fn create(args: &BundleCreateArgs) -> anyhow::Result<ExitCode> {
     BundleFile::new(&args.out)
         .store(&bundle, &key)
         .map_err(|e| {
-            fail(
+            fail_with(
                 e.code(),
-                format!("cannot store the bundle at {}: {e}", args.out.display()),
+                format!("cannot store the bundle at {}", args.out.display()),
                 "check the directory exists and is writable",
+                e,
             )
         })?;
     if args.json {
@@ -150,7 +152,7 @@ pub(crate) fn refresh(args: &BundleRefreshArgs) -> anyhow::Result<ExitCode> {
     let client = secrets::client(&base, args.remote.ca_cert.as_deref())?;
     let log = device
         .log()
-        .map_err(|e| secrets::device_failure(&e, "opening the log"))?;
+        .map_err(|e| secrets::device_failure(e, "opening the log"))?;
     let mut steps = Steps::new(2);
     steps.next(&format!(
         "syncing {} entries signed with the current audit key",
@@ -221,7 +223,7 @@ pub(crate) fn status(args: &BundleStatusArgs) -> anyhow::Result<ExitCode> {
         Err(e) if e.code() == "BUNDLE_REVOKED" && e.is_refusal() => true,
         Err(e) => {
             return Err(secrets::device_failure(
-                &e,
+                e,
                 "cannot read the revocation marker",
             ));
         }
@@ -245,7 +247,7 @@ pub(crate) fn status(args: &BundleStatusArgs) -> anyhow::Result<ExitCode> {
         if status.is_revoked() && !revoked {
             device
                 .learn_revoked(status.revoked_at.clone())
-                .map_err(|e| secrets::device_failure(&e, "cannot record the revocation"))?;
+                .map_err(|e| secrets::device_failure(e, "cannot record the revocation"))?;
         }
         revoked |= status.is_revoked();
         server = json!({"status": status.status, "revokedAt": status.revoked_at, "grantRevoked": status.grant_revoked});
@@ -321,10 +323,11 @@ pub(crate) fn revoke(args: &BundleRevokeArgs) -> anyhow::Result<ExitCode> {
     device
         .learn_revoked(outcome.revoked_at.clone())
         .map_err(|e| {
-            fail(
-                e.code(),
-                format!("revoked, but the local marker could not be written: {e}"),
+            fail_with(
+                e.code().to_owned(),
+                "revoked, but the local marker could not be written",
                 "check the directory is writable",
+                e,
             )
         })?;
     if args.json {

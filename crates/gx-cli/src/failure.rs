@@ -33,12 +33,17 @@ pub(crate) fn json_requested(args: impl IntoIterator<Item = OsString>) -> bool {
         .any(|a| a == "--json")
 }
 
-/// An error with a stable code and a hint, carried inside an `anyhow::Error`.
+/// A library error kept as the typed cause of a [`Failure`].
+pub(crate) type Cause = Box<dyn core::error::Error + Send + Sync + 'static>;
+
+/// An error with a stable code and a hint, carried inside an `anyhow::Error`; the typed
+/// error it came from, if any, is its [`source`](core::error::Error::source).
 #[derive(Debug)]
 pub(crate) struct Failure {
     pub(crate) code: String,
     pub(crate) message: String,
     pub(crate) hint: String,
+    pub(crate) source: Option<Cause>,
 }
 
 impl Failure {
@@ -51,6 +56,7 @@ impl Failure {
             code: code.into(),
             message: message.into(),
             hint: hint.into(),
+            source: None,
         }
     }
 }
@@ -61,7 +67,11 @@ impl fmt::Display for Failure {
     }
 }
 
-impl core::error::Error for Failure {}
+impl core::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
+    }
+}
 
 /// Builds an `anyhow::Error` with a code and a hint.
 pub(crate) fn fail(
@@ -70,6 +80,38 @@ pub(crate) fn fail(
     hint: impl Into<String>,
 ) -> anyhow::Error {
     Failure::new(code, message, hint).into()
+}
+
+/// Builds an `anyhow::Error` with a code and a hint that says what was being done
+/// (`context`) and keeps the library error `cause` as its source: the report prints
+/// `context: cause: cause's cause...`.
+pub(crate) fn fail_with(
+    code: impl Into<String>,
+    context: impl Into<String>,
+    hint: impl Into<String>,
+    cause: impl Into<Cause>,
+) -> anyhow::Error {
+    let mut failure = Failure::new(code, context, hint);
+    failure.source = Some(cause.into());
+    failure.into()
+}
+
+/// The error and its causes, outermost first, joined by `": "`, each text once: a cause
+/// whose text its parent already printed (gx's library errors name their cause in their
+/// own message, so a message stays whole when printed alone) is not repeated.
+pub(crate) fn chain_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Whether the error is a write to a closed pipe (`gx ... | head`): exit 0 quietly.
@@ -103,7 +145,7 @@ pub(crate) fn report(e: &anyhow::Error) {
         Some(f) => (f.code.as_str(), f.hint.as_str()),
         None => uncoded(e),
     };
-    emit("error", code, &format!("{e:#}"), hint);
+    emit("error", code, &chain_text(e), hint);
 }
 
 /// Reports a clean "no" (exit 1) in text mode: `gx: invalid[CODE]: message`.
@@ -157,7 +199,7 @@ pub(crate) fn usage(e: &clap::Error, json: bool) -> std::process::ExitCode {
 }
 
 /// The error of a bundle file that cannot be opened, with a next step per cause.
-pub(crate) fn bundle_load(path: &Path, e: &gx_storage::BundleError) -> anyhow::Error {
+pub(crate) fn bundle_load(path: &Path, e: gx_storage::BundleError) -> anyhow::Error {
     let (code, hint) = match e.code() {
         "NOT_FOUND" => (
             "BUNDLE_NOT_FOUND",
@@ -173,10 +215,11 @@ pub(crate) fn bundle_load(path: &Path, e: &gx_storage::BundleError) -> anyhow::E
             "check the file and that the bundle key is the one it was stored with",
         ),
     };
-    fail(
+    fail_with(
         code,
-        format!("cannot open bundle {}: {e}", path.display()),
+        format!("cannot open bundle {}", path.display()),
         hint,
+        e,
     )
 }
 
@@ -200,5 +243,37 @@ mod tests {
         let denied = anyhow::Error::new(io::Error::from(io::ErrorKind::PermissionDenied));
         assert_eq!(uncoded(&denied).0, "PERMISSION_DENIED");
         assert_eq!(uncoded(&anyhow::anyhow!("x")).0, "ERROR");
+    }
+
+    /// An error whose message names its cause, as gx's library errors do.
+    #[derive(Debug)]
+    struct Named(io::Error);
+
+    impl fmt::Display for Named {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "audit log: open a.jsonl: {}", self.0)
+        }
+    }
+
+    impl core::error::Error for Named {
+        fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn the_chain_is_printed_whole_and_once() {
+        let io = || io::Error::other("disk on fire");
+        // The cause's text is in its parent's message: printed once.
+        let e = fail_with("IO_ERROR", "cannot read a.jsonl", "h", Named(io()));
+        assert_eq!(
+            chain_text(&e),
+            "cannot read a.jsonl: audit log: open a.jsonl: disk on fire"
+        );
+        // A cause its parent does not name is printed after it.
+        let e = fail_with("IO_ERROR", "cannot read a.jsonl", "h", io());
+        assert_eq!(chain_text(&e), "cannot read a.jsonl: disk on fire");
+        let e = anyhow::Error::new(io()).context("reading k");
+        assert_eq!(chain_text(&e), "reading k: disk on fire");
     }
 }

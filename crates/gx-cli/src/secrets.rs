@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use gx_core::provider::AwsLcRs;
+use gx_core::AwsLcRs;
 use gx_storage::{
     AuditLogConfig, BundleKey, ConsentBundle, DeviceError, DeviceOptions, DeviceSession,
     FsyncPolicy,
@@ -14,7 +14,7 @@ use gx_sync::{ApiKey, ClientOptions, GrantexClient};
 use zeroize::Zeroizing;
 
 use crate::cli::Remote;
-use crate::failure::fail;
+use crate::failure::{fail, fail_with};
 
 /// The environment variable holding the bundle key (64 hex characters or a passphrase).
 pub(crate) const BUNDLE_KEY_ENV: &str = "GX_BUNDLE_KEY";
@@ -48,10 +48,11 @@ pub(crate) fn bundle_key(key_file: Option<&Path>) -> anyhow::Result<BundleKey> {
         BundleKey::from_passphrase(text)
     };
     key.map_err(|e| {
-        fail(
+        fail_with(
             "INVALID_BUNDLE_KEY",
-            format!("unusable bundle key: {e}"),
+            "unusable bundle key",
             "check the key file or GX_BUNDLE_KEY",
+            e,
         )
     })
 }
@@ -66,10 +67,11 @@ pub(crate) fn api_key() -> anyhow::Result<ApiKey> {
         )
     })?);
     ApiKey::new(text.trim().to_owned()).map_err(|e| {
-        fail(
-            e.code(),
-            format!("unusable API key: {e}"),
+        fail_with(
+            e.code().to_owned(),
+            "unusable API key",
             "check GX_API_KEY",
+            e,
         )
     })
 }
@@ -110,32 +112,31 @@ pub(crate) fn device_opened(
         options = options.with_log(log, AuditLogConfig::new(FsyncPolicy::EveryEntry));
     }
     DeviceSession::open(bundle, key, options).map_err(|e| {
-        if let DeviceError::Bundle(b) = &e {
-            return crate::failure::bundle_load(bundle, b);
-        }
+        let e = match e {
+            DeviceError::Bundle(b) => return crate::failure::bundle_load(bundle, b),
+            other => other,
+        };
         let hint = match &e {
             DeviceError::Log(_) => "check the path; another process may hold the log",
-            DeviceError::Bundle(_) => {
-                "check the file and that the bundle key is the one it was stored with"
-            }
             _ => "refresh or re-create the bundle",
         };
-        fail(
+        fail_with(
             e.code().to_owned(),
-            format!("cannot open the device state of {}: {e}", bundle.display()),
+            format!("cannot open the device state of {}", bundle.display()),
             hint,
+            e,
         )
     })
 }
 
 /// A device error as the CLI reports it (exit 2), with `what` saying what was being done.
-pub(crate) fn device_failure(e: &DeviceError, what: &str) -> anyhow::Error {
+pub(crate) fn device_failure(e: DeviceError, what: &str) -> anyhow::Error {
     let hint = match e.code() {
         "REFRESH_PENDING" => "run `gx bundle refresh` again; it resumes",
         "BUNDLE_REVOKED" => "stop the agent; a new bundle needs a new consent",
         _ => "check the files beside the bundle and the log",
     };
-    fail(e.code().to_owned(), format!("{what}: {e}"), hint)
+    fail_with(e.code().to_owned(), what, hint, e)
 }
 
 /// The server base URL of a bundle: `--server`, else the `syncEndpoint` without its path.

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use gx_server::ServerError;
 use gx_server::cli::{ServerCommand, execute};
 
-use crate::failure::fail;
+use crate::failure::{chain_text, fail};
 
 /// The next step to suggest when a server command fails with `code`.
 fn hint(serving: bool, code: &str) -> &'static str {
@@ -33,7 +33,7 @@ pub(crate) fn run(command: ServerCommand) -> anyhow::Result<ExitCode> {
             .find_map(|c| c.downcast_ref::<ServerError>())
             .map(ServerError::code)
         {
-            Some(code) => Err(fail(code, format!("{e:#}"), hint(serving, code))),
+            Some(code) => Err(fail(code, chain_text(&e), hint(serving, code))),
             None => Err(e),
         },
     }

@@ -12,7 +12,7 @@ use gx_sync::SyncOptions;
 use serde_json::json;
 
 use crate::cli::SyncArgs;
-use crate::failure::{fail, report_invalid};
+use crate::failure::{fail_with, report_invalid};
 use crate::progress::Unit;
 use crate::{failure, human, output, progress, secrets};
 
@@ -23,10 +23,11 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let client = secrets::client(&base, args.remote.ca_cert.as_deref())?;
     let log =
         SyncLog::open(&args.log, AuditLogConfig::new(FsyncPolicy::EveryEntry)).map_err(|e| {
-            fail(
+            fail_with(
                 e.code(),
-                format!("cannot open the log {}: {e}", args.log.display()),
+                format!("cannot open the log {}", args.log.display()),
                 "check the path",
+                e,
             )
         })?;
     let batch = usize::try_from(args.batch).unwrap_or(1000);
@@ -55,7 +56,7 @@ pub(crate) fn run(args: &SyncArgs) -> anyhow::Result<ExitCode> {
     if report.is_revoked() {
         device
             .learn_revoked(report.revoked_at.clone())
-            .map_err(|e| secrets::device_failure(&e, "cannot record the revocation"))?;
+            .map_err(|e| secrets::device_failure(e, "cannot record the revocation"))?;
     }
     let status = report.revocation_status.as_str();
     if args.json {

@@ -4,12 +4,13 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use gx_core::provider::AwsLcRs;
-use gx_core::{DECODE_BUF_LEN, JwksSnapshot, UnixTime, VerifiedGrant, Verifier, VerifierOptions};
+use gx_core::{
+    AwsLcRs, DECODE_BUF_LEN, JwksSnapshot, UnixTime, VerifiedGrant, Verifier, VerifierOptions,
+};
 use serde_json::{Value, json};
 
 use crate::cli::TokenVerifyArgs;
-use crate::failure::{fail, report_invalid};
+use crate::failure::{fail, fail_with, report_invalid};
 use crate::output;
 
 /// The JSON object describing a verified grant (`"grant"` of the output).
@@ -33,10 +34,11 @@ pub(crate) fn grant_json(grant: &VerifiedGrant<'_>) -> Value {
 /// Parses a JWKS (or a bundle's `jwksSnapshot`) from its JSON text.
 pub(crate) fn parse_jwks(bytes: &[u8], origin: &str) -> anyhow::Result<JwksSnapshot<AwsLcRs>> {
     let snapshot = JwksSnapshot::parse(bytes).map_err(|e| {
-        fail(
+        fail_with(
             e.code(),
-            format!("{origin} is not a usable JWKS: {e}"),
+            format!("{origin} is not a usable JWKS"),
             "pass a JWKS or a bundle's jwksSnapshot",
+            e,
         )
     })?;
     if snapshot.usable_keys() == 0 {
@@ -81,8 +83,14 @@ pub(crate) fn verify(args: &TokenVerifyArgs) -> anyhow::Result<ExitCode> {
     if let Some(audience) = &args.audience {
         options = options.with_audience(audience);
     }
-    let verifier = Verifier::new(&snapshot, options)
-        .map_err(|e| fail("INVALID_OPTIONS", e.to_string(), "require fewer scopes"))?;
+    let verifier = Verifier::new(&snapshot, options).map_err(|e| {
+        fail_with(
+            "INVALID_OPTIONS",
+            "unusable options",
+            "require fewer scopes",
+            e,
+        )
+    })?;
     let mut buf = vec![0u8; DECODE_BUF_LEN];
     match verifier.verify(token, now, &mut buf) {
         Ok(grant) => {

@@ -17,10 +17,9 @@ use core::hint::black_box;
 use core::time::Duration;
 
 use criterion::{Criterion, Throughput};
-use gx_core::audit::legacy::LegacyPyEntry;
-use gx_core::audit::{
-    AuditEntry, AuditSigningKey, AuditStr, ChainAnchor, ChainVerifier, Metadata, PrevHash, Scopes,
-    SignedAuditEntry, entry_hash,
+use gx_core::{
+    AuditEntry, AuditSigningKey, AuditStr, ChainAnchor, ChainVerifier, LegacyPyEntry, Metadata,
+    PrevHash, Scopes, SignedAuditEntry, entry_hash,
 };
 
 #[path = "support/cpu_time.rs"]
@@ -138,7 +137,7 @@ fn bench(c: &mut Criterion, key: &AuditSigningKey, entries: &[SignedAuditEntry<'
     #[cfg(feature = "batch")]
     g.bench_function("signatures_batched", |b| {
         b.iter(|| {
-            let mut v = gx_core::audit::BatchChainVerifier::new(ChainAnchor::Genesis, &vk);
+            let mut v = gx_core::BatchChainVerifier::new(ChainAnchor::Genesis, &vk);
             for e in entries {
                 v.push(e).unwrap();
             }
@@ -147,9 +146,7 @@ fn bench(c: &mut Criterion, key: &AuditSigningKey, entries: &[SignedAuditEntry<'
     });
     #[cfg(feature = "std")]
     g.bench_function("signatures_parallel_2_threads", |b| {
-        b.iter(|| {
-            gx_core::audit::verify_chain_parallel(ChainAnchor::Genesis, &vk, entries, 2).unwrap()
-        })
+        b.iter(|| gx_core::verify_chain_parallel(ChainAnchor::Genesis, &vk, entries, 2).unwrap())
     });
     g.finish();
 }
@@ -181,7 +178,7 @@ fn cpu(c: &mut Criterion<CpuTime>, key: &AuditSigningKey, entries: &[SignedAudit
     #[cfg(feature = "batch")]
     g.bench_function("signatures_batched", |b| {
         b.iter(|| {
-            let mut v = gx_core::audit::BatchChainVerifier::new(ChainAnchor::Genesis, &vk);
+            let mut v = gx_core::BatchChainVerifier::new(ChainAnchor::Genesis, &vk);
             for e in entries {
                 v.push(e).unwrap();
             }
@@ -190,9 +187,7 @@ fn cpu(c: &mut Criterion<CpuTime>, key: &AuditSigningKey, entries: &[SignedAudit
     });
     #[cfg(feature = "std")]
     g.bench_function("signatures_parallel_2_threads_sum", |b| {
-        b.iter(|| {
-            gx_core::audit::verify_chain_parallel(ChainAnchor::Genesis, &vk, entries, 2).unwrap()
-        })
+        b.iter(|| gx_core::verify_chain_parallel(ChainAnchor::Genesis, &vk, entries, 2).unwrap())
     });
     g.finish();
 }

@@ -18,9 +18,9 @@ use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use criterion::Criterion;
 use criterion::measurement::{Measurement, WallTime};
-use gx_core::provider::{AwsLcRs, CryptoProvider, RustCrypto};
 use gx_core::{
-    DECODE_BUF_LEN, JwksSnapshot, MemoSlot, UnixTime, VerificationMemo, Verifier, VerifierOptions,
+    AwsLcRs, CryptoProvider, DECODE_BUF_LEN, JwksSnapshot, MemoSlot, RustCrypto, UnixTime,
+    VerificationMemo, Verifier, VerifierOptions,
 };
 use rsa::{BoxedUint, Pkcs1v15Sign};
 use sha2::{Digest, Sha256};

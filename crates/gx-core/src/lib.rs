@@ -29,7 +29,7 @@ pub use time::{TimeError, UnixTime};
 mod json;
 
 // ---- crypto providers: the RSA operation of token verification ----
-pub mod provider;
+mod provider;
 #[cfg(feature = "aws-lc-rs")]
 pub use provider::AwsLcRs;
 #[cfg(any(feature = "rust-crypto", feature = "aws-lc-rs"))]
@@ -49,7 +49,7 @@ pub use token::{
 };
 
 // ---- audit trail: owned by the audit module ----
-pub mod audit;
+mod audit;
 #[cfg(feature = "std")]
 pub use audit::verify_chain_parallel;
 pub use audit::{
@@ -63,4 +63,4 @@ pub use audit::{
     BatchChainVerifier, SIGNATURE_BATCH, SignatureCheck, signature_verdicts, verify_signatures,
 };
 // The Python client's own log format (read and verify only).
-pub use audit::legacy::{LEGACY_GENESIS_PREV_HASH, LegacyPyChainVerifier, LegacyPyEntry};
+pub use audit::{LEGACY_GENESIS_PREV_HASH, LegacyPyChainVerifier, LegacyPyEntry};

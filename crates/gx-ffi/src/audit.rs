@@ -5,8 +5,7 @@
 //! written straight into the caller's buffer. Metadata is canonicalised with gx-core's
 //! stack pools (up to 64 members open at once, about 1.5 KiB of stack).
 
-use gx_core::audit::PrevHash;
-use gx_core::{AuditEntry, AuditStr, EntryHash, Metadata, Scopes};
+use gx_core::{AuditEntry, AuditStr, EntryHash, Metadata, PrevHash, Scopes};
 
 use crate::error::status;
 use crate::keys::signing;

@@ -9,8 +9,7 @@
 
 use core::mem::{align_of, size_of};
 
-use gx_core::audit::ChainHead;
-use gx_core::{ChainAnchor, ChainBreak, ChainVerifier, EntryHash};
+use gx_core::{ChainAnchor, ChainBreak, ChainHead, ChainVerifier, EntryHash};
 
 use crate::error::status;
 use crate::keys::verifying;

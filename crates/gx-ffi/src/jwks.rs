@@ -9,8 +9,7 @@
 use core::mem::{MaybeUninit, align_of, size_of};
 use core::ptr::addr_of_mut;
 
-use gx_core::JwksSnapshot;
-use gx_core::provider::RustCrypto;
+use gx_core::{JwksSnapshot, RustCrypto};
 
 use crate::error::status;
 use crate::slice::bytes;

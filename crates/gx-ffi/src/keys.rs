@@ -89,7 +89,7 @@ pub(crate) unsafe fn verifying<'a>(
 unsafe fn from_pem<K>(
     pem: *const u8,
     len: usize,
-    parse: fn(&str) -> Result<K, gx_core::audit::KeyError>,
+    parse: fn(&str) -> Result<K, gx_core::KeyError>,
 ) -> Result<K, GxError> {
     // SAFETY: per the caller's contract.
     let pem = unsafe { bytes(pem, len) }?;

@@ -34,6 +34,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(chain::verify_log_file, m)?)?;
     m.add_function(wrap_pyfunction!(bundle::store_bundle, m)?)?;
     m.add_function(wrap_pyfunction!(bundle::load_bundle, m)?)?;
-    m.add("GENESIS_PREV_HASH", gx_core::audit::GENESIS_PREV_HASH)?;
+    m.add("GENESIS_PREV_HASH", gx_core::GENESIS_PREV_HASH)?;
     Ok(())
 }

@@ -13,7 +13,7 @@
 use std::path::PathBuf;
 use std::sync::{PoisonError, RwLock};
 
-use gx_core::audit::AuditSigningKey;
+use gx_core::AuditSigningKey;
 use gx_storage::{AuditLog, AuditLogConfig, EntryFields, FsyncPolicy, LogError, LogRecord};
 use pyo3::prelude::*;
 

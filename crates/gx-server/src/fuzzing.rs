@@ -16,8 +16,7 @@ use core::time::Duration;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use gx_core::audit::GENESIS_PREV_HASH;
-use gx_core::{AuditSigningKey, SignedAuditEntry, UnixTime};
+use gx_core::{AuditSigningKey, GENESIS_PREV_HASH, SignedAuditEntry, UnixTime};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;

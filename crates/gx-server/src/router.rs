@@ -15,7 +15,6 @@ use serde::Serialize;
 use crate::api::{ApiError, HttpResponse, raw_json};
 use crate::body::{Body, BodyBudget, MAX_BODY_BYTES};
 use crate::bundles;
-use crate::config::Timeouts;
 use crate::encoding::sha256_hex;
 use crate::ids::new_id;
 use crate::query::Query;
@@ -259,7 +258,7 @@ pub(crate) async fn handle(
     state: Arc<AppState>,
     req: Request<Incoming>,
 ) -> Result<HttpResponse, Infallible> {
-    let budget = BodyBudget::new(MAX_BODY_BYTES, Timeouts::default().body_read);
+    let budget = BodyBudget::new(MAX_BODY_BYTES, crate::config::Timeouts::default().body_read);
     handle_within(state, req, &budget).await
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use gx_storage::gx_core::audit::AuditSigningKey;
+use gx_storage::gx_core::AuditSigningKey;
 use gx_storage::{AuditLog, AuditLogConfig, EntryFields, FsyncPolicy};
 
 const SCOPES: &[&str] = &["read:contacts", "write:calendar"];

@@ -7,7 +7,7 @@
 use core::time::Duration;
 
 use criterion::{Criterion, Throughput};
-use gx_storage::gx_core::audit::AuditSigningKey;
+use gx_storage::gx_core::AuditSigningKey;
 use gx_storage::{AuditLog, AuditLogConfig, EntryFields, FsyncPolicy, verify_log};
 
 #[path = "../../gx-core/benches/support/cpu_time.rs"]

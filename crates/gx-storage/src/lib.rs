@@ -39,9 +39,7 @@ mod cursor;
 mod log;
 mod time_floor;
 pub use cursor::SyncCursor;
-pub use gx_core::audit::{
-    AuditSigningKey, AuditVerifyingKey, BreakCode, ChainBreak, EntryHash, PrevHash,
-};
+pub use gx_core::{AuditSigningKey, AuditVerifyingKey, BreakCode, ChainBreak, EntryHash, PrevHash};
 pub use log::{
     AppendHold, AuditLog, AuditLogConfig, EntryFields, FsyncPolicy, KeySpan, LogEntries, LogError,
     LogFormat, LogRecord, MAX_ENTRY_BYTES, MAX_HOLD_WAIT, RepairReport, SyncLog, TailKind,
@@ -53,7 +51,7 @@ pub use time_floor::{TimeFloor, TimeFloorError};
 // ---- the device's offline state, one owner ----
 mod device;
 pub use device::{
-    AuditKeyHistory, Authorization, Clock, DeviceError, DeviceOptions, DeviceSession,
+    AuditKeyHistory, Authorization, Clock, DeviceError, DeviceOptions, DeviceSession, GrantError,
     KeyHistoryError, KeyRecord, MAX_KEY_RECORDS, ManualClock, RefreshTicket, RevocationError,
     RevocationMarker, Revoked, SystemClock,
 };

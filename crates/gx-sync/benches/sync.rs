@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use gx_core::audit::AuditSigningKey;
+use gx_core::AuditSigningKey;
 use gx_server::{InitOptions, RateLimits, Server, ServerConfig};
 use gx_storage::{AuditLog, AuditLogConfig, EntryFields, FsyncPolicy};
 use gx_sync::{

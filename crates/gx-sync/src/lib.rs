@@ -11,7 +11,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use gx_core::provider::AwsLcRs;
+//! use gx_core::AwsLcRs;
 //! use gx_storage::{AuditLogConfig, BundleFile, BundleKey, DeviceOptions, DeviceSession, FsyncPolicy};
 //! use gx_sync::{ApiKey, CreateBundleRequest, GrantexClient, SyncOptions};
 //!

@@ -24,7 +24,7 @@ use core::fmt;
 
 use std::sync::Arc;
 
-use gx_core::provider::CryptoProvider;
+use gx_core::CryptoProvider;
 use gx_storage::{ConsentBundle, DeviceError, DeviceSession};
 
 use crate::{ClientError, GrantexClient, SyncError, SyncOptions, SyncReport};

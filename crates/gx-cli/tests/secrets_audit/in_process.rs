@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::sync::Mutex;
 
-use gx_core::audit::AuditSigningKey;
+use gx_core::AuditSigningKey;
 use gx_server::{
     InitOptions, RateLimits, Server, ServerConfig, SqliteStore, Store, TlsMode, init_db,
 };
@@ -203,7 +203,7 @@ fn no_secret_in_trace_logs_of_server_and_sync_client_nor_in_debug_output() {
         // Refresh through the device session: a new token and audit key, stored and
         // switched to.
         drop(log);
-        let device = gx_storage::DeviceSession::<gx_core::provider::AwsLcRs>::open(
+        let device = gx_storage::DeviceSession::<gx_core::AwsLcRs>::open(
             file.path(),
             BundleKey::from_hex(&key_hex).unwrap(),
             gx_storage::DeviceOptions::new()

@@ -75,8 +75,10 @@ pub enum MetadataError {
     /// A key `__proto__`, or a key `constructor` whose value is an object with a key
     /// `prototype`: the hosted service rejects the whole request (HTTP 400).
     ForbiddenKey,
-    /// Canonicalising needs more member slots than the working memory holds (see the
-    /// module docs of [`crate::audit`]; enable `alloc` to lift the bound).
+    /// Canonicalising needs more member slots than the working memory holds
+    /// ([`Metadata::slots_needed`](crate::Metadata::slots_needed) against
+    /// [`METADATA_MEMBER_SLOTS`](crate::METADATA_MEMBER_SLOTS); enable `alloc` to lift the
+    /// bound).
     TooComplex,
     /// A number that is not an integer with |n| <= 2^53 (byte offset of the number), in
     /// a build without the `float-metadata` feature: it cannot be hashed exactly as

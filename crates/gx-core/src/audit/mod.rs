@@ -12,7 +12,8 @@
 //! - `verify_signatures` / `signature_verdicts` (feature `batch`): Ed25519 checks in
 //!   batches with the single check's verdict; `BatchChainVerifier` on top of them, and
 //!   `verify_chain_parallel` (feature `std`).
-//! - [`legacy`]: the Python client's own log format, which the hosted service rejects.
+//! - `legacy` ([`LegacyPyEntry`], [`LegacyPyChainVerifier`]): the Python client's own log
+//!   format, which the hosted service rejects.
 //!
 //! # Features
 //! - none: everything above except batching and threads, no allocation.
@@ -54,7 +55,7 @@ mod error;
 mod fields;
 mod json;
 mod keys;
-pub mod legacy;
+mod legacy;
 mod line;
 #[cfg(feature = "batch")]
 mod signatures;
@@ -72,6 +73,7 @@ pub use entry::{
 };
 pub use error::{BreakCode, ChainBreak, EntryError, Field, KeyError, MetadataError, WriteError};
 pub use keys::{AuditSigningKey, AuditVerifyingKey};
+pub use legacy::{LEGACY_GENESIS_PREV_HASH, LegacyPyChainVerifier, LegacyPyEntry};
 #[cfg(feature = "batch")]
 pub use signatures::{SIGNATURE_BATCH, SignatureCheck, signature_verdicts, verify_signatures};
 pub use text::{AuditStr, MAX_METADATA_DEPTH, METADATA_MEMBER_SLOTS, Metadata, ScopeIter, Scopes};

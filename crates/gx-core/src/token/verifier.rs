@@ -31,8 +31,7 @@ pub const DECODE_BUF_LEN: usize = MAX_TOKEN_LEN / 4 * 3;
 ///
 /// ```
 /// # #[cfg(feature = "rust-crypto")] {
-/// use gx_core::provider::RustCrypto;
-/// use gx_core::{DECODE_BUF_LEN, JwksSnapshot, UnixTime, Verifier, VerifierOptions};
+/// use gx_core::{DECODE_BUF_LEN, JwksSnapshot, RustCrypto, UnixTime, Verifier, VerifierOptions};
 ///
 /// // A consent bundle's `jwksSnapshot` and `grantToken` (the peer fixtures).
 /// let jwks = r#"{"keys":[{"kty":"RSA","kid":"grantex-2026-11","use":"sig","alg":"RS256","n":"2oBUeH6uhrTz6Vpnp9LrlktIb1nRf9UxDTjnkbl42KVXS88FZzOwqkrLrL3Zo5XdBBWsW-soIc9grE_WHChKKClLusISft-_ZxT8FU5DOa3-s1GKKvRvNJriffUnj3qsafeLOgiR0ckc24xHXd_gYOBfsK2lIg6CiXDJEbhER4kPz_tffF0CDWsH5WoPtKuVeXT0ueKUVGu9utIP2Qds30Go5PxACWYpjs330WWzP5l2_eveqPTtDsq_WRynNiOewnMIr8AdXjjxMNBtr0wOBJp6F0UtG8HA4EYQNp1mHOGBcUMjq5SwyDN7rA9j--q7Tpkg4Dlq2_mEFrElsTzcqw","e":"AQAB"}],"fetchedAt":"2026-11-27T03:55:06.000Z","validUntil":"2026-11-30T03:55:06.000Z"}"#;

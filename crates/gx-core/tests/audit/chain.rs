@@ -1,6 +1,6 @@
 //! Chain verification over the peers' committed logs, and tamper detection.
 
-use gx_core::audit::{AuditVerifyingKey, BreakCode, ChainAnchor, ChainVerifier, SignedAuditEntry};
+use gx_core::{AuditVerifyingKey, BreakCode, ChainAnchor, ChainVerifier, SignedAuditEntry};
 
 const TS_CHAIN: &[u8] = include_bytes!("../../../../fixtures/peer/ts-head_chain100.jsonl");
 const PUBLIC_PEM: &str = include_str!("../../../../fixtures/peer/audit_ed25519_public.pem");
@@ -127,7 +127,7 @@ const PY_CHAIN: &[u8] = include_bytes!("../../../../fixtures/peer/py_chain100.js
 
 #[test]
 fn python_chain_verifies_as_legacy_and_not_as_wire_format() {
-    use gx_core::audit::legacy::{LegacyPyChainVerifier, LegacyPyEntry};
+    use gx_core::{LegacyPyChainVerifier, LegacyPyEntry};
     let key = key();
     let mut v = LegacyPyChainVerifier::new(ChainAnchor::Genesis, &key);
     for line in lines(PY_CHAIN) {
@@ -142,7 +142,7 @@ fn python_chain_verifies_as_legacy_and_not_as_wire_format() {
 
 #[test]
 fn python_chain_byte_flips_are_detected() {
-    use gx_core::audit::legacy::{LegacyPyChainVerifier, LegacyPyEntry};
+    use gx_core::{LegacyPyChainVerifier, LegacyPyEntry};
     let key = key();
     let parsed: Vec<_> = lines(PY_CHAIN)
         .map(|l| LegacyPyEntry::parse_line(l).unwrap())

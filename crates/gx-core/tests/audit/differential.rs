@@ -10,7 +10,7 @@
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-use gx_core::audit::{AuditEntry, AuditStr, Metadata, PrevHash, Scopes, entry_hash};
+use gx_core::{AuditEntry, AuditStr, Metadata, PrevHash, Scopes, entry_hash};
 
 struct Rng(u64);
 
@@ -383,7 +383,7 @@ fn metadata_and_hashes_match_node_byte_for_byte() {
         );
     }
     for (line, want) in entries.iter().zip(&expected[metas.len()..]) {
-        let e = gx_core::audit::SignedAuditEntry::parse_line(line.as_bytes())
+        let e = gx_core::SignedAuditEntry::parse_line(line.as_bytes())
             .unwrap_or_else(|e| panic!("{line}: {e}"));
         assert_eq!(
             entry_hash(&e.entry).unwrap().to_string(),
@@ -412,7 +412,7 @@ fn plain_strings_hash_like_their_escaped_forms() {
         "0".repeat(64),
         "0".repeat(128)
     );
-    let parsed = gx_core::audit::SignedAuditEntry::parse_line(line.as_bytes()).unwrap();
+    let parsed = gx_core::SignedAuditEntry::parse_line(line.as_bytes()).unwrap();
     assert_eq!(parsed.entry, plain);
     assert_eq!(
         entry_hash(&parsed.entry).unwrap(),

@@ -1,6 +1,6 @@
 //! Batched and parallel verification report exactly what the serial verifier reports.
 
-use gx_core::audit::{
+use gx_core::{
     AuditEntry, AuditSigningKey, AuditStr, ChainAnchor, ChainBreak, ChainVerifier, EntryHash,
     Metadata, PrevHash, Scopes, SignedAuditEntry,
 };
@@ -60,7 +60,7 @@ fn variants<'a>(
         let mut bad_sig = chain.to_vec();
         let mut s = *bad_sig[k].signature.as_bytes();
         s[5] ^= 1;
-        bad_sig[k].signature = gx_core::audit::EntrySignature::from_bytes(s);
+        bad_sig[k].signature = gx_core::EntrySignature::from_bytes(s);
         out.push(bad_sig.clone());
         let mut bad_link = chain.to_vec();
         let mut e = bad_link[k].entry;
@@ -99,7 +99,7 @@ fn serial_verifier_accepts_a_fresh_chain_and_pins_each_tamper() {
 #[cfg(feature = "batch")]
 #[test]
 fn batch_verifier_reports_what_the_serial_one_does() {
-    use gx_core::audit::BatchChainVerifier;
+    use gx_core::BatchChainVerifier;
     let key = AuditSigningKey::from_bytes(&[7; 32]);
     let vk = key.verifying_key();
     let m = metas(200);
@@ -118,7 +118,7 @@ fn batch_verifier_reports_what_the_serial_one_does() {
 #[cfg(feature = "std")]
 #[test]
 fn parallel_verification_reports_what_the_serial_one_does() {
-    use gx_core::audit::verify_chain_parallel;
+    use gx_core::verify_chain_parallel;
     let key = AuditSigningKey::from_bytes(&[7; 32]);
     let vk = key.verifying_key();
     let m = metas(200);

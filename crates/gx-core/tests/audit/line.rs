@@ -1,6 +1,6 @@
 //! The strict line parser: every shape rule of protocol.md, one code per failure.
 
-use gx_core::audit::{
+use gx_core::{
     AuditEntry, AuditStr, EntryError, Field, Metadata, MetadataError, PrevHash, Scopes,
     SignedAuditEntry, WriteError,
 };

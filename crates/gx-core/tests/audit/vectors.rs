@@ -1,7 +1,7 @@
 //! The committed vectors of `fixtures/audit/` (made by node, see fixtures/README.md):
 //! metadata canonicalisation, a signed wire-format chain, and the test key in every form.
 
-use gx_core::audit::{
+use gx_core::{
     AuditSigningKey, AuditVerifyingKey, ChainAnchor, ChainVerifier, KeyError, Metadata,
     SignedAuditEntry,
 };

@@ -1,8 +1,9 @@
 //! The attack catalogue and the valid cases of `fixtures/tokens/catalogue.json`, made
 //! by PyJWT (`fixtures/gen/make_tokens.py`): each case's expected code, or its claims.
 
-use gx_core::provider::CryptoProvider;
-use gx_core::{DECODE_BUF_LEN, MissingScopePolicy, UnixTime, Verifier, VerifierOptions};
+use gx_core::{
+    CryptoProvider, DECODE_BUF_LEN, MissingScopePolicy, UnixTime, Verifier, VerifierOptions,
+};
 use serde_json::Value;
 
 use super::util::{self, for_each_provider};

@@ -1,7 +1,6 @@
 //! JWKS snapshot parsing: usable keys, skipped keys with reasons, document errors.
 
-use gx_core::provider::CryptoProvider;
-use gx_core::{JwksSnapshot, SkipReason, UnixTime};
+use gx_core::{CryptoProvider, JwksSnapshot, SkipReason, UnixTime};
 
 use super::util::{self, for_each_provider};
 
@@ -63,16 +62,16 @@ fn fixture_keys_with_every_provider() {
 
 #[test]
 fn fingerprints_do_not_depend_on_the_provider() {
-    let a = util::snapshot::<gx_core::provider::RustCrypto>("jwks");
+    let a = util::snapshot::<gx_core::RustCrypto>("jwks");
     #[cfg(feature = "aws-lc-rs")]
     assert_eq!(
         a.fingerprint(),
-        util::snapshot::<gx_core::provider::AwsLcRs>("jwks").fingerprint()
+        util::snapshot::<gx_core::AwsLcRs>("jwks").fingerprint()
     );
     assert_ne!(a.fingerprint(), &[0; 32]);
 }
 
-type Snap = JwksSnapshot<gx_core::provider::RustCrypto>;
+type Snap = JwksSnapshot<gx_core::RustCrypto>;
 
 #[test]
 fn document_errors() {
@@ -197,8 +196,8 @@ fn key_level_problems_are_skipped_with_a_reason() {
 #[test]
 fn parse_in_place_matches_parse_and_clears_on_error() {
     let text = util::JWKS;
-    let parsed = JwksSnapshot::<gx_core::provider::RustCrypto>::parse(text.as_bytes()).unwrap();
-    let mut slot = JwksSnapshot::empty(gx_core::provider::RustCrypto);
+    let parsed = JwksSnapshot::<gx_core::RustCrypto>::parse(text.as_bytes()).unwrap();
+    let mut slot = JwksSnapshot::empty(gx_core::RustCrypto);
     assert_eq!(slot.usable_keys(), 0);
     slot.parse_in_place(text.as_bytes()).unwrap();
     assert_eq!(slot.fingerprint(), parsed.fingerprint());

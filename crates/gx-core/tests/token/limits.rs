@@ -1,8 +1,8 @@
 //! Limits: token size, scope count, JSON depth, the caller's buffer; all clean errors.
 
-use gx_core::provider::RustCrypto;
 use gx_core::{
-    DECODE_BUF_LEN, JwksSnapshot, Limit, MAX_TOKEN_LEN, Verifier, VerifierOptions, VerifyError,
+    DECODE_BUF_LEN, JwksSnapshot, Limit, MAX_TOKEN_LEN, RustCrypto, Verifier, VerifierOptions,
+    VerifyError,
 };
 
 use super::util::{self, NOW};

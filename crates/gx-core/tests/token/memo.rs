@@ -1,8 +1,9 @@
 //! The verification memo: a hit skips only the signature check; time, scopes, depth
 //! and the snapshot are re-checked on every call.
 
-use gx_core::provider::CryptoProvider;
-use gx_core::{DECODE_BUF_LEN, MemoSlot, UnixTime, VerificationMemo, Verifier, VerifierOptions};
+use gx_core::{
+    CryptoProvider, DECODE_BUF_LEN, MemoSlot, UnixTime, VerificationMemo, Verifier, VerifierOptions,
+};
 
 use super::util::{self, NOW, for_each_provider};
 
@@ -85,17 +86,17 @@ fn memo_with_every_provider() {
 /// A provider that counts RSA operations, wrapping the real one.
 #[derive(Default)]
 struct Counting {
-    inner: gx_core::provider::RustCrypto,
+    inner: gx_core::RustCrypto,
     calls: core::cell::Cell<u32>,
 }
 
 impl CryptoProvider for Counting {
-    type PublicKey = <gx_core::provider::RustCrypto as CryptoProvider>::PublicKey;
+    type PublicKey = <gx_core::RustCrypto as CryptoProvider>::PublicKey;
     fn rs256_public_key(
         &self,
         n: &[u8],
         e: &[u8],
-    ) -> Result<Self::PublicKey, gx_core::provider::KeyRejected> {
+    ) -> Result<Self::PublicKey, gx_core::KeyRejected> {
         self.inner.rs256_public_key(n, e)
     }
     fn verify_rs256(
@@ -103,7 +104,7 @@ impl CryptoProvider for Counting {
         key: &Self::PublicKey,
         m: &[u8],
         s: &[u8],
-    ) -> Result<(), gx_core::provider::InvalidSignature> {
+    ) -> Result<(), gx_core::InvalidSignature> {
         self.calls.set(self.calls.get() + 1);
         self.inner.verify_rs256(key, m, s)
     }

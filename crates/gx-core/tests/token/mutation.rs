@@ -1,7 +1,6 @@
 //! Property: any single-byte change to a valid token never verifies and never panics.
 
-use gx_core::provider::RustCrypto;
-use gx_core::{DECODE_BUF_LEN, JwksSnapshot, Verifier, VerifierOptions};
+use gx_core::{DECODE_BUF_LEN, JwksSnapshot, RustCrypto, Verifier, VerifierOptions};
 use proptest::prelude::*;
 
 use super::util::{self, NOW};

@@ -1,8 +1,7 @@
 //! The token written by the published clients' issuer (`fixtures/peer/`) verifies, with
 //! the claims of `claims.json`.
 
-use gx_core::provider::CryptoProvider;
-use gx_core::{DECODE_BUF_LEN, UnixTime, Verifier, VerifierOptions};
+use gx_core::{CryptoProvider, DECODE_BUF_LEN, UnixTime, Verifier, VerifierOptions};
 
 use super::util::{self, NOW, for_each_provider};
 

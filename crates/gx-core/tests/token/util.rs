@@ -1,7 +1,6 @@
 //! Shared helpers: fixture loading and running a test through every enabled provider.
 
-use gx_core::provider::CryptoProvider;
-use gx_core::{JwksSnapshot, UnixTime};
+use gx_core::{CryptoProvider, JwksSnapshot, UnixTime};
 
 /// The `now` of the peer fixtures and of `fixtures/tokens` (2026-11-27T03:55:06Z).
 pub(crate) const NOW: UnixTime = UnixTime::from_secs(1_795_751_706);
@@ -37,9 +36,9 @@ pub(crate) fn snapshot<P: CryptoProvider + Default>(name: &str) -> JwksSnapshot<
 /// Runs `f` once per enabled provider, with the provider's name.
 macro_rules! for_each_provider {
     ($f:ident) => {{
-        $f::<gx_core::provider::RustCrypto>("rust-crypto");
+        $f::<gx_core::RustCrypto>("rust-crypto");
         #[cfg(feature = "aws-lc-rs")]
-        $f::<gx_core::provider::AwsLcRs>("aws-lc-rs");
+        $f::<gx_core::AwsLcRs>("aws-lc-rs");
     }};
 }
 pub(crate) use for_each_provider;

@@ -1,7 +1,7 @@
 //! Project Wycheproof RSASSA-PKCS1-v1_5 SHA-256 vectors (2048, 3072 and 4096-bit keys)
 //! through every provider: every "valid" vector verifies, every "invalid" one fails.
 
-use gx_core::provider::CryptoProvider;
+use gx_core::CryptoProvider;
 use wycheproof::TestResult;
 use wycheproof::rsa_pkcs1_verify::{TestName, TestSet};
 

@@ -294,8 +294,7 @@ pub(crate) fn assert_enveloped(body: &Value) {
 /// `jwksSnapshot`) at `now`, with the issuer and a required scope enforced.
 pub(crate) fn verify_with_gx_core(token: &str, jwks: &Value, issuer: &str, now: UnixTime) {
     let text = serde_json::to_string(jwks).unwrap();
-    let snapshot =
-        gx_core::JwksSnapshot::<gx_core::provider::RustCrypto>::parse(text.as_bytes()).unwrap();
+    let snapshot = gx_core::JwksSnapshot::<gx_core::RustCrypto>::parse(text.as_bytes()).unwrap();
     let required = ["read:contacts"];
     let options = gx_core::VerifierOptions::new()
         .with_issuer(issuer)

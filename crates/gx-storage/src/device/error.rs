@@ -26,12 +26,7 @@ pub enum DeviceError {
         path: PathBuf,
     },
     /// The grant token does not verify at the floor-bounded time.
-    Grant {
-        /// gx-core's stable code, e.g. `TOKEN_EXPIRED`.
-        code: &'static str,
-        /// gx-core's message.
-        message: String,
-    },
+    Grant(GrantError),
     /// The revocation marker exists but cannot be read (treated as revoked), or cannot
     /// be written.
     Revocation(RevocationError),
@@ -40,7 +35,7 @@ pub enum DeviceError {
     /// The bundle's JWKS snapshot is unusable.
     Jwks(gx_core::JwksError),
     /// The bundle's audit key pair is unusable.
-    AuditKey(gx_core::audit::KeyError),
+    AuditKey(gx_core::KeyError),
     /// The audit key history inside the bundle does not hold together.
     KeyHistory(KeyHistoryError),
     /// The audit log refused.
@@ -71,7 +66,7 @@ impl DeviceError {
         match self {
             Self::Revoked(_) => "BUNDLE_REVOKED",
             Self::RefreshPending { .. } => "REFRESH_PENDING",
-            Self::Grant { code, .. } => code,
+            Self::Grant(e) => e.code(),
             Self::Revocation(RevocationError::Unreadable { .. }) => "BUNDLE_REVOKED",
             Self::Revocation(e) => e.code(),
             Self::Bundle(e) => e.code(),
@@ -93,7 +88,7 @@ impl DeviceError {
             self,
             Self::Revoked(_)
                 | Self::RefreshPending { .. }
-                | Self::Grant { .. }
+                | Self::Grant(_)
                 | Self::Revocation(RevocationError::Unreadable { .. })
         )
     }
@@ -114,9 +109,7 @@ impl fmt::Display for DeviceError {
                 "a refresh is pending ({}): the new audit key is not stored yet, so nothing may be signed; run the refresh again",
                 path.display()
             ),
-            Self::Grant { code, message } => {
-                write!(f, "the grant does not verify ({code}): {message}")
-            }
+            Self::Grant(e) => write!(f, "the grant does not verify: {e}"),
             Self::Revocation(e) => write!(f, "{e}"),
             Self::Bundle(e) => write!(f, "{e}"),
             Self::Jwks(e) => write!(f, "the bundle's JWKS snapshot is unusable: {e}"),
@@ -138,15 +131,85 @@ impl fmt::Display for DeviceError {
 impl core::error::Error for DeviceError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
+            Self::Grant(e) => Some(e),
             Self::Revocation(e) => Some(e),
             Self::Bundle(e) => Some(e),
             Self::Jwks(e) => Some(e),
+            Self::AuditKey(e) => Some(e),
             Self::KeyHistory(e) => Some(e),
             Self::Log(e) => Some(e),
             Self::Floor(e) => Some(e),
             Self::Journal { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+/// Why the grant token does not verify: gx-core's verdict, owned.
+///
+/// gx-core's [`VerifyError`](gx_core::VerifyError) borrows the token it rejects (a `kid`,
+/// an `alg`, the missing scopes), so it cannot outlive the call; this keeps its stable
+/// code and its message. Options that gx-core refuses keep their typed cause.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GrantError {
+    /// gx-core refused the token.
+    Token {
+        /// gx-core's stable code, e.g. `TOKEN_EXPIRED`.
+        code: &'static str,
+        /// gx-core's message, starting with the code.
+        message: String,
+    },
+    /// The session's verifier options are unusable (caller misuse).
+    Options(gx_core::OptionsError),
+}
+
+impl GrantError {
+    /// gx-core's stable code: the token's (e.g. `TOKEN_EXPIRED`), or `INVALID_OPTIONS`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Token { code, .. } => code,
+            Self::Options(_) => "INVALID_OPTIONS",
+        }
+    }
+}
+
+impl fmt::Display for GrantError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Token { message, .. } => f.write_str(message),
+            Self::Options(e) => write!(f, "{}: {e}", self.code()),
+        }
+    }
+}
+
+impl core::error::Error for GrantError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Options(e) => Some(e),
+            Self::Token { .. } => None,
+        }
+    }
+}
+
+impl From<gx_core::VerifyError<'_>> for GrantError {
+    fn from(e: gx_core::VerifyError<'_>) -> Self {
+        Self::Token {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<gx_core::OptionsError> for GrantError {
+    fn from(e: gx_core::OptionsError) -> Self {
+        Self::Options(e)
+    }
+}
+
+impl From<GrantError> for DeviceError {
+    fn from(e: GrantError) -> Self {
+        Self::Grant(e)
     }
 }
 

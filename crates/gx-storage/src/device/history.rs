@@ -18,7 +18,7 @@
 //!
 //! Memory: 104 bytes per record, one record per refresh.
 
-use gx_core::audit::{AuditSigningKey, AuditVerifyingKey, EntryHash, EntrySignature};
+use gx_core::{AuditSigningKey, AuditVerifyingKey, EntryHash, EntrySignature};
 use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
 use serde_json::Value;

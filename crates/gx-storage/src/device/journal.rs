@@ -13,7 +13,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use gx_core::audit::AuditVerifyingKey;
+use gx_core::AuditVerifyingKey;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{self, PRIVATE_MODE};
@@ -127,7 +127,7 @@ fn key_hex(key: &AuditVerifyingKey) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gx_core::audit::AuditSigningKey;
+    use gx_core::AuditSigningKey;
 
     #[test]
     fn begin_load_finish() {

@@ -35,7 +35,7 @@ mod journal;
 mod revocation;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::DeviceError;
+pub use error::{DeviceError, GrantError};
 pub use history::{AuditKeyHistory, KeyHistoryError, KeyRecord, MAX_KEY_RECORDS};
 pub use revocation::{RevocationError, RevocationMarker, Revoked};
 
@@ -43,10 +43,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use gx_core::audit::{AuditSigningKey, AuditVerifyingKey};
-use gx_core::provider::CryptoProvider;
 use gx_core::{
-    DECODE_BUF_LEN, JwksSnapshot, MemoSlot, UnixTime, VerificationMemo, Verifier, VerifierOptions,
+    AuditSigningKey, AuditVerifyingKey, CryptoProvider, DECODE_BUF_LEN, JwksSnapshot, MemoSlot,
+    UnixTime, VerificationMemo, Verifier, VerifierOptions,
 };
 use zeroize::Zeroizing;
 
@@ -460,10 +459,7 @@ impl<'m, P: CryptoProvider + Default> DeviceSession<'m, P> {
         if let Some(max) = self.max_depth {
             options = options.with_max_delegation_depth(max);
         }
-        let verifier = Verifier::new(&snapshot, options).map_err(|e| DeviceError::Grant {
-            code: "INVALID_OPTIONS",
-            message: e.to_string(),
-        })?;
+        let verifier = Verifier::new(&snapshot, options).map_err(GrantError::from)?;
         let mut buf = vec![0u8; DECODE_BUF_LEN];
         let verified = {
             let mut memo = lock(&self.memo);
@@ -474,10 +470,7 @@ impl<'m, P: CryptoProvider + Default> DeviceSession<'m, P> {
                 f(&grant);
                 Ok(())
             }
-            Err(e) => Err(DeviceError::Grant {
-                code: e.code(),
-                message: e.to_string(),
-            }),
+            Err(e) => Err(GrantError::from(e).into()),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The session's rules, against the peer fixture bundle (its token verifies from
 //! 1795751706 to 1796010906).
 
-use gx_core::provider::RustCrypto;
+use gx_core::RustCrypto;
 
 use super::*;
 use crate::FsyncPolicy;
@@ -109,7 +109,14 @@ fn a_clock_set_back_never_revives_an_expired_grant() {
     let s = d.open();
     assert!(s.authorize(None, None).unwrap().scope_granted());
     d.clock.set(UnixTime::from_secs(EXP + 3600));
-    assert_eq!(s.authorize(None, None).unwrap_err().code(), EXPIRED);
+    let err = s.authorize(None, None).unwrap_err();
+    assert_eq!(err.code(), EXPIRED);
+    // The cause is typed: gx-core's verdict, owned, with its code.
+    let cause = core::error::Error::source(&err)
+        .and_then(|c| c.downcast_ref::<GrantError>())
+        .expect("a GrantError source");
+    assert_eq!(cause.code(), EXPIRED);
+    assert!(cause.to_string().starts_with(EXPIRED), "{cause}");
     // Back to a time the grant was valid at: the floor keeps it expired, across a restart,
     // and an explicit time in the past is bounded too.
     d.clock.set(UnixTime::from_secs(IAT + 120));

@@ -1,14 +1,14 @@
 //! The bridge to gx-core: build, hash and sign one entry line, and read one line back.
 //!
 //! All protocol knowledge (field order, shape rules, the entry hash, the signature)
-//! lives in `gx_core::audit`; this module only moves bytes between it and the files.
+//! lives in gx-core; this module only moves bytes between it and the files.
 
-use gx_core::UnixTime;
-use gx_core::audit::{
-    AuditEntry, AuditSigningKey, AuditStr, EntryHash, Metadata, PrevHash, Scopes, SignedAuditEntry,
+use gx_core::{
+    AuditEntry, AuditSigningKey, AuditStr, EntryError, EntryHash, Metadata, PrevHash, Scopes,
+    SignedAuditEntry, UnixTime, WriteError,
 };
 
-use super::EntryFields;
+use super::{EntryFields, LogError};
 
 /// The end of the chain: the last seq, its hash and its timestamp (seq 0: empty chain).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,21 +58,28 @@ pub(crate) fn parse_line(line: &[u8]) -> Result<LineInfo, &'static str> {
 }
 
 /// Appends the line (with its newline) of the entry after `head` to `out`, and returns
-/// the new head. On error `out` is unchanged. The error is gx-core's code.
+/// the new head and the entry's hash. On error `out` is unchanged: gx-core's reason for
+/// an entry it refuses ([`LogError::InvalidEntry`]).
 pub(crate) fn encode_entry(
     head: &ChainHead,
     timestamp: UnixTime,
     fields: &EntryFields<'_>,
     key: &AuditSigningKey,
     out: &mut Vec<u8>,
-) -> Result<ChainHead, &'static str> {
-    let seq = head.seq.checked_add(1).ok_or("ENTRY_BAD_SEQ")?;
+) -> Result<(ChainHead, EntryHash), LogError> {
+    let seq = head
+        .seq
+        .checked_add(1)
+        .ok_or(LogError::InvalidEntry(EntryError::BadSeq))?;
     let iso = timestamp
         .to_iso_bytes()
-        .map_err(|_| "ENTRY_BAD_TIMESTAMP")?;
-    let ts = core::str::from_utf8(&iso).map_err(|_| "ENTRY_BAD_TIMESTAMP")?;
+        .map_err(|_| LogError::InvalidEntry(EntryError::BadTimestamp))?;
+    let ts =
+        core::str::from_utf8(&iso).map_err(|_| LogError::InvalidEntry(EntryError::BadTimestamp))?;
     let metadata = match fields.metadata {
-        Some(m) => Some(Metadata::parse(m).map_err(|e| e.code())?),
+        Some(m) => {
+            Some(Metadata::parse(m).map_err(|e| LogError::InvalidEntry(EntryError::Metadata(e)))?)
+        }
         None => None,
     };
     let entry = AuditEntry {
@@ -86,23 +93,30 @@ pub(crate) fn encode_entry(
         metadata,
         prev_hash: head.hash,
     };
-    let signed = key.sign_entry(entry).map_err(|e| e.code())?;
-    let len = signed.json_len().map_err(|e| e.code())? + 1;
+    let signed = key.sign_entry(entry).map_err(LogError::InvalidEntry)?;
+    let len = signed.json_len().map_err(LogError::EntryNotWritten)? + 1;
     let start = out.len();
     out.resize(start + len, 0);
-    let written = out
-        .get_mut(start..)
-        .ok_or("ENTRY_TOO_LARGE")
-        .and_then(|buf| signed.write_line(buf).map_err(|e| e.code()));
+    let written = match out.get_mut(start..) {
+        Some(buf) => signed.write_line(buf),
+        None => Err(WriteError::Full),
+    };
     match written {
-        Ok(n) if n == len => Ok(ChainHead {
-            seq,
-            hash: PrevHash::Entry(signed.hash),
-            timestamp,
-        }),
-        Ok(_) | Err(_) => {
+        Ok(n) if n == len => Ok((
+            ChainHead {
+                seq,
+                hash: PrevHash::Entry(signed.hash),
+                timestamp,
+            },
+            signed.hash,
+        )),
+        Ok(_) => {
             out.truncate(start);
-            Err(written.err().unwrap_or("ENTRY_TOO_LARGE"))
+            Err(LogError::EntryNotWritten(WriteError::Full))
+        }
+        Err(e) => {
+            out.truncate(start);
+            Err(LogError::EntryNotWritten(e))
         }
     }
 }

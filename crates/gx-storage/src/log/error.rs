@@ -8,8 +8,8 @@ use std::path::PathBuf;
 ///
 /// Causes are grouped by who must act: the disk (`Io`), another writer (`Locked`), data
 /// on disk that is not what gx wrote (`CorruptLine`, `CorruptCursor`, `HeadLost`), a full
-/// log that must be synced first (`LogFull`), and the caller (`InvalidEntry`,
-/// `CursorAhead`). Nothing here ever holds a key or an entry's contents beyond its
+/// log that must be synced first (`LogFull`), the caller (`InvalidEntry`,
+/// `CursorAhead`), and bugs that cannot happen (`EntryNotWritten`). Nothing here ever holds a key or an entry's contents beyond its
 /// position.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -108,11 +108,13 @@ pub enum LogError {
         limit: u64,
     },
     /// The entry could not be built: a field breaks a shape rule of the protocol, or the
-    /// metadata is not a JSON object the service accepts.
-    InvalidEntry {
-        /// The gx-core reason code.
-        code: &'static str,
-    },
+    /// metadata is not a JSON object the service accepts. Nothing was written. gx-core's
+    /// reason is the [`source`](core::error::Error::source); its
+    /// [`code`](gx_core::EntryError::code) names the rule (e.g. `ENTRY_BAD_LENGTH`).
+    InvalidEntry(gx_core::EntryError),
+    /// A bug, never caused by the entry: gx-core signed an entry and then could not write
+    /// out its line into the buffer it had sized itself. Nothing was written.
+    EntryNotWritten(gx_core::WriteError),
     /// [`AuditLog::mark_synced`](crate::AuditLog::mark_synced) was given a seq past the
     /// last entry in the log.
     CursorAhead {
@@ -163,7 +165,8 @@ impl LogError {
             Self::CorruptCursor { .. } => "CORRUPT_CURSOR",
             Self::HeadLost { .. } => "CHAIN_HEAD_LOST",
             Self::LogFull { .. } => "LOG_FULL",
-            Self::InvalidEntry { .. } => "INVALID_ENTRY",
+            Self::InvalidEntry(_) => "INVALID_ENTRY",
+            Self::EntryNotWritten(_) => "ENTRY_NOT_WRITTEN",
             Self::CursorAhead { .. } => "CURSOR_AHEAD",
             Self::EntriesPruned { .. } => "ENTRIES_PRUNED",
             Self::GroupCommitFailed { .. } => "GROUP_COMMIT_FAILED",
@@ -238,7 +241,8 @@ impl fmt::Display for LogError {
                 f,
                 "audit log is full: {unsynced_bytes} unsynced bytes, cap {limit}; sync first"
             ),
-            Self::InvalidEntry { code } => write!(f, "audit entry refused ({code})"),
+            Self::InvalidEntry(e) => write!(f, "audit entry refused ({}): {e}", e.code()),
+            Self::EntryNotWritten(e) => write!(f, "audit entry signed but not written: {e}"),
             Self::CursorAhead { requested, last } => write!(
                 f,
                 "cannot mark seq {requested} synced: the log ends at seq {last}"
@@ -270,6 +274,8 @@ impl core::error::Error for LogError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             Self::Io { source, .. } => Some(source),
+            Self::InvalidEntry(e) => Some(e),
+            Self::EntryNotWritten(e) => Some(e),
             _ => None,
         }
     }

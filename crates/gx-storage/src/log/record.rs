@@ -1,6 +1,6 @@
 //! What goes into an append ([`EntryFields`]) and what comes out of the log ([`LogRecord`]).
 
-use gx_core::audit::{EntryError, EntryHash, SignedAuditEntry};
+use gx_core::{EntryError, EntryHash, SignedAuditEntry};
 
 /// The longest entry line (without its newline) a log accepts: 960 KiB.
 ///

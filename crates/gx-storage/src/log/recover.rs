@@ -17,7 +17,7 @@ use gx_core::UnixTime;
 use serde_json::Value;
 
 use super::LogError;
-use gx_core::audit::{EntryHash, PrevHash};
+use gx_core::{EntryHash, PrevHash};
 
 use super::RepairReport;
 use super::codec::ChainHead;

@@ -15,7 +15,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use super::LogError;
-use gx_core::audit::PrevHash;
+use gx_core::PrevHash;
 
 use super::codec::{self, LineInfo};
 use super::record::MAX_ENTRY_BYTES;

@@ -2,7 +2,7 @@
 //!
 //! Every entry goes through gx-core's chain verification ([`BatchChainVerifier`] under one
 //! key, signatures checked in batches with the single check's verdict; [`ChainVerifier`]
-//! one by one under a key schedule): shape, recomputed hash,
+//! one by one under a schedule of several keys): shape, recomputed hash,
 //! signature, seq, link. The first break is reported with its index (0-based, counting
 //! entries across all segments), seq and code, and verification stops there. A torn last
 //! line counts as a break (`INVALID_ENTRY`): `verify_log` reports the file as it is and
@@ -23,11 +23,9 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use gx_core::SignedAuditEntry;
-use gx_core::audit::legacy::LegacyPyChainVerifier;
-use gx_core::audit::{
+use gx_core::{
     AuditVerifyingKey, BatchChainVerifier, BreakCode, ChainAnchor, ChainBreak, ChainVerifier,
-    PrevHash,
+    LegacyPyChainVerifier, PrevHash, SignedAuditEntry,
 };
 
 use super::LogError;
@@ -370,6 +368,11 @@ impl<'k> Checker<'k> {
     }
 
     fn scheduled(anchor: ChainAnchor, spans: &'k [KeySpan]) -> Self {
+        // One key (the common case: no refresh yet, or `--public-key` once): no schedule
+        // to follow, so the signatures are checked in batches.
+        if let [only] = spans {
+            return Self::new(LogFormat::Wire, anchor, &only.key);
+        }
         Self {
             verifier: Verifier::Scheduled(Schedule {
                 spans,

@@ -17,8 +17,7 @@ use std::fs::{self, File};
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use gx_core::audit::{AuditSigningKey, PrevHash};
-use gx_core::{UnixTime, VerifiedGrant};
+use gx_core::{AuditSigningKey, EntryError, PrevHash, UnixTime, VerifiedGrant};
 
 use super::codec::{self, ChainHead};
 use super::lock::{self, LockFile, LockWait};
@@ -242,8 +241,9 @@ impl AuditLog {
         let mut head = st.head;
         for fields in entries {
             let start = buf.len();
-            head = codec::encode_entry(&head, now.max(head.timestamp), fields, &st.key, &mut buf)
-                .map_err(|code| LogError::InvalidEntry { code })?;
+            let (next, hash) =
+                codec::encode_entry(&head, now.max(head.timestamp), fields, &st.key, &mut buf)?;
+            head = next;
             let bytes = buf.len() - start - 1;
             if bytes > MAX_ENTRY_BYTES {
                 return Err(LogError::EntryTooLarge {
@@ -254,14 +254,7 @@ impl AuditLog {
             let line = buf
                 .get(start..buf.len().saturating_sub(1))
                 .and_then(|l| core::str::from_utf8(l).ok())
-                .ok_or(LogError::InvalidEntry {
-                    code: "INVALID_ENTRY",
-                })?;
-            let PrevHash::Entry(hash) = head.hash else {
-                return Err(LogError::InvalidEntry {
-                    code: "INVALID_ENTRY",
-                });
-            };
+                .ok_or(LogError::InvalidEntry(EntryError::NotUtf8))?;
             records.push(LogRecord {
                 seq: head.seq,
                 hash,

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use gx_storage::gx_core::UnixTime;
-use gx_storage::{AuditLog, AuditLogConfig, FsyncPolicy, verify_log};
+use gx_storage::gx_core::{EntryError, Field, UnixTime};
+use gx_storage::{AuditLog, AuditLogConfig, FsyncPolicy, LogError, verify_log};
 
 use super::util::{fields, key, log_path, plain_fields, tempdir, verifying_key};
 
@@ -91,9 +91,21 @@ fn invalid_entries_are_refused_and_write_nothing() {
     bad.action = "";
     let err = log.append_batch(&[fields(1), bad]).unwrap_err();
     assert_eq!(err.code(), "INVALID_ENTRY");
+    // gx-core's reason travels as the typed source.
+    assert!(matches!(
+        err,
+        LogError::InvalidEntry(EntryError::BadLength(Field::Action))
+    ));
+    let cause = core::error::Error::source(&err).and_then(|c| c.downcast_ref::<EntryError>());
+    assert_eq!(cause, Some(&EntryError::BadLength(Field::Action)));
     let mut bad = plain_fields();
     bad.metadata = Some("[1,2]");
-    assert_eq!(log.append_fields(&bad).unwrap_err().code(), "INVALID_ENTRY");
+    let err = log.append_fields(&bad).unwrap_err();
+    assert_eq!(err.code(), "INVALID_ENTRY");
+    assert!(
+        matches!(err, LogError::InvalidEntry(EntryError::Metadata(_))),
+        "{err:?}"
+    );
     assert_eq!(log.last_seq(), 1);
     assert_eq!(log.append_fields(&fields(2)).unwrap().seq(), 2);
     assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);

@@ -82,8 +82,9 @@ fn a_lost_head_is_an_error_not_a_fresh_chain() {
 
 #[test]
 fn append_takes_the_subject_from_a_verified_grant() {
-    use gx_storage::gx_core::provider::RustCrypto;
-    use gx_storage::gx_core::{DECODE_BUF_LEN, JwksSnapshot, UnixTime, Verifier, VerifierOptions};
+    use gx_storage::gx_core::{
+        DECODE_BUF_LEN, JwksSnapshot, RustCrypto, UnixTime, Verifier, VerifierOptions,
+    };
 
     let jwks = std::fs::read(peer("jwks.json")).unwrap();
     let token = std::fs::read_to_string(peer("token.jwt")).unwrap();

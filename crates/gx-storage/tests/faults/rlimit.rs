@@ -108,7 +108,7 @@ fn a_real_file_size_limit_fails_writes_with_efbig_and_loses_nothing() {
     for line in BufReader::new(&out.stdout[..]).lines() {
         let line = line.unwrap();
         if let Some(ack) = line.strip_prefix("ACK ") {
-            let entry = gx_core::audit::SignedAuditEntry::parse_line(ack.as_bytes())
+            let entry = gx_core::SignedAuditEntry::parse_line(ack.as_bytes())
                 .expect("an acknowledged line");
             acked.push_line(entry.entry.seq, ack.to_owned());
         } else if let Some(e) = line.strip_prefix("ERR ") {

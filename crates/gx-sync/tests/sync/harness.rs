@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use gx_core::audit::AuditSigningKey;
+use gx_core::AuditSigningKey;
 use gx_server::{
     InitOptions, InitOutput, RateLimits, RunningServer, Server, ServerConfig, TlsMode,
 };
@@ -104,7 +104,7 @@ pub(crate) fn device(
     bundle: &ConsentBundle,
     name: &str,
     key: &str,
-) -> gx_storage::DeviceSession<'static, gx_core::provider::AwsLcRs> {
+) -> gx_storage::DeviceSession<'static, gx_core::AwsLcRs> {
     let key = gx_storage::BundleKey::from_hex(key).unwrap();
     gx_storage::BundleFile::new(env.path(name))
         .store(bundle, &key)

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use gx_core::provider::AwsLcRs;
+use gx_core::AwsLcRs;
 use gx_storage::fault_injection::{Fault, FaultPoint};
 use gx_storage::{
     AuditLogConfig, BundleFile, BundleKey, DeviceOptions, DeviceSession, FsyncPolicy,

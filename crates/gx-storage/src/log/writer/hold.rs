@@ -87,7 +87,7 @@ impl AuditLog {
 mod tests {
     use std::sync::mpsc;
 
-    use gx_core::audit::AuditSigningKey;
+    use gx_core::AuditSigningKey;
 
     use super::super::tests::fields;
     use crate::{AuditLog, AuditLogConfig, FsyncPolicy};
