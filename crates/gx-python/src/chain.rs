@@ -12,7 +12,11 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
-use gx_core::{LegacyPyEntry, AuditEntry, AuditStr, AuditVerifyingKey, BreakCode, ChainAnchor, EntryHash, EntrySignature, Metadata, PrevHash, Scopes, SignedAuditEntry, entry_hash as core_entry_hash, verify_chain_parallel};
+use gx_core::{
+    AuditEntry, AuditStr, AuditVerifyingKey, BreakCode, ChainAnchor, EntryHash, EntrySignature,
+    LegacyPyEntry, Metadata, PrevHash, Scopes, SignedAuditEntry, entry_hash as core_entry_hash,
+    verify_chain_parallel,
+};
 use gx_storage::{LogFormat, verify_log_as};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;

@@ -5,7 +5,10 @@
 //! decode buffer is [`DECODE_BUF_LEN`] bytes on the heap per call; the grant's strings
 //! are copied out into Python strings.
 
-use gx_core::{AwsLcRs, DECODE_BUF_LEN, JwksSnapshot, MissingScopePolicy, UnixTime, Verifier, VerifierOptions, VerifyError};
+use gx_core::{
+    AwsLcRs, DECODE_BUF_LEN, JwksSnapshot, MissingScopePolicy, UnixTime, Verifier, VerifierOptions,
+    VerifyError,
+};
 use pyo3::prelude::*;
 
 use crate::error::gx_error;
