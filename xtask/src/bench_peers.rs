@@ -256,7 +256,7 @@ fn peak_rss(sh: &Shell, s: &Setup, side: Side, dir: &Path) -> Result<f64> {
 }
 
 /// The one-minute load average, or `?`.
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|l| l.split_whitespace().next().map(str::to_owned))

@@ -131,7 +131,7 @@ fn report(flags: &Flags, secs: &[f64], perf: bool) -> Result<()> {
          (range {min:.3}-{max:.3} s, {how}), target <= {target:.3} s; load average {}",
         flags.entries,
         secs.len(),
-        load_average()
+        crate::bench_peers::load_average()
     );
     if flags.enforce && median > target {
         bail!("bench-verify: {median:.3} s is over the target of {target:.3} s");
@@ -163,14 +163,6 @@ fn gnu_time_secs(text: &str) -> Result<f64> {
             .with_context(|| format!("bench-verify: `{line}` is not %U+%S"))?;
     }
     Ok(sum)
-}
-
-/// The one-minute load average, or `?`.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "?".to_owned())
 }
 
 #[cfg(test)]

@@ -139,19 +139,20 @@ fn run_prints_the_url_first_and_stops_on_sigterm() {
     assert!(logs.contains("shutting down"), "{logs}");
 }
 
+/// `gx-server run --db DB --listen 127.0.0.1:0 --self-signed CA`.
+#[cfg(unix)]
+fn run_self_signed(db: &std::path::Path, ca: &std::path::Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("run").arg("--db").arg(db);
+    cmd.args(["--listen", "127.0.0.1:0", "--self-signed"])
+        .arg(ca);
+    cmd
+}
+
 /// Starts `gx-server run --self-signed ca` on a free loopback port; the child and its port.
 #[cfg(unix)]
 fn start_self_signed(db: &std::path::Path, ca: &std::path::Path) -> (std::process::Child, u16) {
-    let mut child = Command::new(BIN)
-        .args([
-            "run",
-            "--db",
-            db.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--self-signed")
-        .arg(ca)
+    let mut child = run_self_signed(db, ca)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -204,20 +205,9 @@ fn a_restart_keeps_the_development_ca_that_clients_trust() {
         again.wait().unwrap();
     }
 
-    // A key file that is not a key is refused with its own code, not replaced.
+    // A key file that is not a key is refused, named, and left as it is.
     std::fs::write(&key, "not a key").unwrap();
-    let out = Command::new(BIN)
-        .args([
-            "run",
-            "--db",
-            db.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--self-signed")
-        .arg(&ca)
-        .output()
-        .unwrap();
+    let out = run_self_signed(&db, &ca).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
