@@ -180,6 +180,36 @@ fn a_log_verifies_across_refreshes_and_appends_wait_for_the_journal() {
         .map(|k| KeySpan::unbounded(*k.key()))
         .collect();
     assert!(verify_log_keys(&log, &by_hand).unwrap().is_intact());
+    // A bad signature on either side of a key boundary: the history's batched check
+    // reports what the one-by-one schedule does, at that entry.
+    let lines: Vec<String> = fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    for bad in [1usize, 2, 4, 6] {
+        let mut copy = lines.clone();
+        let line = &mut copy[bad];
+        let at = line.find("\"signature\":\"").unwrap() + 13;
+        let digit = if &line[at..=at] == "0" { "1" } else { "0" };
+        line.replace_range(at..=at, digit);
+        let tampered = d.path(&format!("tampered{bad}.jsonl"));
+        fs::write(&tampered, copy.join("\n") + "\n").unwrap();
+        let batched = s.verify_log(&tampered).unwrap();
+        let serial = verify_log_keys(&tampered, &by_hand).unwrap();
+        let at_break = |r: &VerifyReport| r.first_break().map(|b| (b.index, b.seq, b.code));
+        assert_eq!(
+            at_break(&batched),
+            Some((
+                bad as u64,
+                Some(bad as u64 + 1),
+                gx_core::BreakCode::InvalidSignature
+            ))
+        );
+        assert_eq!(at_break(&batched), at_break(&serial));
+        assert_eq!(batched.entries(), bad as u64);
+        assert_eq!(serial.entries(), bad as u64);
+    }
     // The history lives in the bundle file: a restart sees it.
     drop(s);
     let s = d.open();

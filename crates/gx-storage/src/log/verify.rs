@@ -1,8 +1,9 @@
 //! [`verify_log`]: checks a whole log, every segment in order, one line in memory at a time.
 //!
 //! Every entry goes through gx-core's chain verification ([`BatchChainVerifier`] under one
-//! key, signatures checked in batches with the single check's verdict; [`ChainVerifier`]
-//! one by one under a schedule of several keys): shape, recomputed hash,
+//! key, or under several keys whose first seqs are known, signatures checked in batches
+//! with the single check's verdict; [`ChainVerifier`] one by one under a schedule with a
+//! key of unknown start): shape, recomputed hash,
 //! signature, seq, link. The first break is reported with its index (0-based, counting
 //! entries across all segments), seq and code, and verification stops there. A torn last
 //! line counts as a break (`INVALID_ENTRY`): `verify_log` reports the file as it is and
@@ -286,6 +287,41 @@ enum Verifier<'k> {
     Wire(BatchChainVerifier<'k>),
     Legacy(LegacyPyChainVerifier<'k>),
     Scheduled(Schedule<'k>),
+    Boundaries(Boundaries<'k>),
+}
+
+/// Wire-format verification under keys whose first seqs are all known (a device's key
+/// history): one [`BatchChainVerifier`] for the whole chain, its key switched at each
+/// boundary, so the signatures are checked in batches as under one key.
+struct Boundaries<'k> {
+    spans: &'k [KeySpan],
+    /// The span in force.
+    current: usize,
+    chain: BatchChainVerifier<'k>,
+}
+
+impl<'k> Boundaries<'k> {
+    /// Checks one line, switching keys where the spans say.
+    fn push_line(&mut self, line: &[u8]) -> Result<(), ChainBreak> {
+        // The seq decides the key; a line that does not parse is reported by the verifier.
+        if let Ok(e) = SignedAuditEntry::parse_line(line) {
+            let spans: &'k [KeySpan] = self.spans;
+            let before = self.current;
+            while let Some(next) = spans.get(self.current + 1) {
+                match next.from_seq {
+                    Some(first) if e.entry.seq >= first => self.current += 1,
+                    _ => break,
+                }
+            }
+            if self.current != before
+                && let Some(span) = spans.get(self.current)
+            {
+                self.chain.set_key(&span.key);
+            }
+            return self.chain.push(&e);
+        }
+        self.chain.push_line(line)
+    }
 }
 
 /// Wire-format verification under a sequence of keys: one [`ChainVerifier`] per key,
@@ -373,6 +409,23 @@ impl<'k> Checker<'k> {
         if let [only] = spans {
             return Self::new(LogFormat::Wire, anchor, &only.key);
         }
+        // Every boundary known (the device's key history): still batched, the key switched
+        // at each boundary. A key of unknown start needs the one-by-one schedule, which
+        // tries it where the current key fails.
+        if let Some((first, rest)) = spans.split_first()
+            && rest.iter().all(|s| s.from_seq.is_some())
+        {
+            return Self {
+                verifier: Verifier::Boundaries(Boundaries {
+                    spans,
+                    current: 0,
+                    chain: BatchChainVerifier::new(anchor, &first.key),
+                }),
+                anchor,
+                verified: 0,
+                first_break: None,
+            };
+        }
         Self {
             verifier: Verifier::Scheduled(Schedule {
                 spans,
@@ -394,6 +447,7 @@ impl<'k> Checker<'k> {
         let res = match &mut self.verifier {
             Verifier::Wire(v) => v.push_line(line),
             Verifier::Legacy(v) => v.push_line(line),
+            Verifier::Boundaries(v) => v.push_line(line),
             Verifier::Scheduled(s) => match SignedAuditEntry::parse_line(line) {
                 Ok(e) => s.push(&e).map_err(|code| ChainBreak {
                     index,
@@ -428,6 +482,10 @@ impl<'k> Checker<'k> {
             // A pushed entry may still wait for its batch: the verifier's own verdict
             // says how many verified (every entry before the first break).
             Verifier::Wire(v) => match v.finish() {
+                Ok(head) => (head.entries, None),
+                Err(b) => (b.index, Some(b)),
+            },
+            Verifier::Boundaries(v) => match v.chain.finish() {
                 Ok(head) => (head.entries, None),
                 Err(b) => (b.index, Some(b)),
             },
