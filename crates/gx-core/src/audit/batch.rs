@@ -71,7 +71,7 @@ impl AuditVerifyingKey {
 
 /// A [`ChainVerifier`] that checks signatures in batches of [`SIGNATURE_BATCH`]
 /// (feature `batch`), with the verdicts of the single check. Memory: one batch of pending
-/// hashes and signatures (about 144 KiB), and while a batch is checked what
+/// hashes and signatures (about 576 KiB), and while a batch is checked what
 /// [`verify_signatures`](super::verify_signatures) allocates for one chunk.
 ///
 /// Call order: `new` → `push`/`push_line` for each entry in order (`set_key` between

@@ -47,7 +47,7 @@
 //! # Memory
 //! Entries are checked in chunks of [`SIGNATURE_BATCH`]; a chunk allocates its messages
 //! (64 bytes each) and what `verify_batch` needs (about 600 bytes an entry: decoded points,
-//! scalars, Pippenger's buckets; about 600 KiB for a full chunk), freed before the next
+//! scalars, Pippenger's buckets; about 2.4 MiB for a full chunk), freed before the next
 //! chunk.
 
 use super::alloc::vec::Vec;
@@ -58,12 +58,14 @@ use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use super::entry::{EntryHash, EntrySignature};
 use super::keys::AuditVerifyingKey;
 
-/// How many signatures one batch checks: at 1024, `verify_batch`'s multiscalar
-/// multiplication (2049 points, Pippenger's method) has the lowest cost per signature of
-/// the sizes the bench tried (10,000 signatures, CPU time, AVX-512 IFMA backend, same
-/// load: 64 → 127.6 ms, 256 → 100.4 ms, 1024 → 92.5 ms; `cargo bench -p gx-core
-/// --features batch,std --bench audit -- chain10k_cpu/signatures_batched`).
-pub const SIGNATURE_BATCH: usize = 1024;
+/// How many signatures one batch checks: `verify_batch`'s multiscalar multiplication
+/// (Pippenger's method) costs less per signature the larger the batch (10,000 signatures,
+/// CPU time, AVX-512 IFMA backend, same load: 64 → 127.6 ms, 256 → 100.4 ms, 1024 →
+/// 92.5 ms; `cargo bench -p gx-core --features batch,std --bench audit --
+/// chain10k_cpu/signatures_batched`); 4096 took a 10k-entry chain check from Python a
+/// further ~7 % down (the bench-peers chain scripts, 2026-12-04 22:10 UTC, quiet machine).
+/// A full chunk holds about 2.4 MiB while it is checked.
+pub const SIGNATURE_BATCH: usize = 4096;
 
 /// One signature to check: `signature` over the 64 hex characters of `hash`, under `key`.
 #[derive(Clone, Copy, Debug)]
