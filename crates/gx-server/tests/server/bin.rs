@@ -87,16 +87,7 @@ fn run_prints_the_url_first_and_stops_on_sigterm() {
             .success()
     );
     let ca = dir.path().join("ca.pem");
-    let mut child = Command::new(BIN)
-        .args([
-            "run",
-            "--db",
-            db.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--self-signed",
-            ca.to_str().unwrap(),
-        ])
+    let mut child = run_self_signed(&db, &ca)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -181,7 +172,7 @@ fn a_restart_keeps_the_development_ca_that_clients_trust() {
     let key = dir.path().join("ca.pem.key");
     let rt = tokio::runtime::Runtime::new().unwrap();
 
-    let (mut first, port) = start_self_signed(&db, &ca);
+    let (mut first, _) = start_self_signed(&db, &ca);
     let trusted = std::fs::read_to_string(&ca).unwrap();
     let mode = std::fs::metadata(&key).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "the CA key is private");
@@ -189,7 +180,6 @@ fn a_restart_keeps_the_development_ca_that_clients_trust() {
     assert!(key_pem.contains("PRIVATE KEY"));
     first.kill().unwrap();
     first.wait().unwrap();
-    let _ = port;
 
     // A device kept the first ca.pem; the restarted server must still be trusted by it.
     for _ in 0..2 {

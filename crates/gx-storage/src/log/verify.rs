@@ -306,22 +306,31 @@ impl<'k> Boundaries<'k> {
         // The seq decides the key; a line that does not parse is reported by the verifier.
         if let Ok(e) = SignedAuditEntry::parse_line(line) {
             let spans: &'k [KeySpan] = self.spans;
-            let before = self.current;
-            while let Some(next) = spans.get(self.current + 1) {
-                match next.from_seq {
-                    Some(first) if e.entry.seq >= first => self.current += 1,
-                    _ => break,
-                }
-            }
-            if self.current != before
-                && let Some(span) = spans.get(self.current)
+            let span = known_span(spans, self.current, e.entry.seq);
+            if span != self.current
+                && let Some(next) = spans.get(span)
             {
-                self.chain.set_key(&span.key);
+                self.current = span;
+                self.chain.set_key(&next.key);
             }
             return self.chain.push(&e);
         }
         self.chain.push_line(line)
     }
+}
+
+/// The span that signs `seq` as far as known boundaries tell, from span `current` on: the
+/// last one whose first seq is known and at or before `seq`, stopping at the first span of
+/// unknown start.
+fn known_span(spans: &[KeySpan], current: usize, seq: u64) -> usize {
+    let mut at = current;
+    while let Some(next) = spans.get(at + 1) {
+        match next.from_seq {
+            Some(first) if seq >= first => at += 1,
+            _ => break,
+        }
+    }
+    at
 }
 
 /// Wire-format verification under a sequence of keys: one [`ChainVerifier`] per key,
@@ -340,12 +349,9 @@ impl<'k> Schedule<'k> {
     fn push(&mut self, e: &SignedAuditEntry<'_>) -> Result<(), BreakCode> {
         let seq = e.entry.seq;
         let spans: &'k [KeySpan] = self.spans;
-        // Known boundaries: the last span that starts at or before this seq.
-        while let Some(next) = spans.get(self.current + 1) {
-            match next.from_seq {
-                Some(first) if seq >= first => self.switch(self.current + 1),
-                _ => break,
-            }
+        let known = known_span(spans, self.current, seq);
+        if known != self.current {
+            self.switch(known);
         }
         let Some(span) = spans.get(self.current) else {
             return Err(BreakCode::InvalidSignature);
@@ -395,44 +401,35 @@ impl<'k> Checker<'k> {
             LogFormat::Wire => Verifier::Wire(BatchChainVerifier::new(anchor, key)),
             LogFormat::LegacyPython => Verifier::Legacy(LegacyPyChainVerifier::new(anchor, key)),
         };
-        Self {
-            verifier,
-            anchor,
-            verified: 0,
-            first_break: None,
-        }
+        Self::starting(verifier, anchor)
     }
 
     fn scheduled(anchor: ChainAnchor, spans: &'k [KeySpan]) -> Self {
-        // One key (the common case: no refresh yet, or `--public-key` once): no schedule
-        // to follow, so the signatures are checked in batches.
-        if let [only] = spans {
-            return Self::new(LogFormat::Wire, anchor, &only.key);
-        }
-        // Every boundary known (the device's key history): still batched, the key switched
-        // at each boundary. A key of unknown start needs the one-by-one schedule, which
-        // tries it where the current key fails.
-        if let Some((first, rest)) = spans.split_first()
-            && rest.iter().all(|s| s.from_seq.is_some())
-        {
-            return Self {
-                verifier: Verifier::Boundaries(Boundaries {
+        // Every boundary known (one key, or the device's key history): batched, the key
+        // switched at each boundary. A key of unknown start needs the one-by-one schedule,
+        // which tries it where the current key fails.
+        let verifier = match spans.split_first() {
+            Some((first, rest)) if rest.iter().all(|s| s.from_seq.is_some()) => {
+                Verifier::Boundaries(Boundaries {
                     spans,
                     current: 0,
                     chain: BatchChainVerifier::new(anchor, &first.key),
-                }),
-                anchor,
-                verified: 0,
-                first_break: None,
-            };
-        }
-        Self {
-            verifier: Verifier::Scheduled(Schedule {
+                })
+            }
+            _ => Verifier::Scheduled(Schedule {
                 spans,
                 current: 0,
                 chain: None,
                 anchor,
             }),
+        };
+        Self::starting(verifier, anchor)
+    }
+
+    /// A checker that has seen no entry yet.
+    fn starting(verifier: Verifier<'k>, anchor: ChainAnchor) -> Self {
+        Self {
+            verifier,
             anchor,
             verified: 0,
             first_break: None,
@@ -481,14 +478,12 @@ impl<'k> Checker<'k> {
         let (verified, first_break) = match self.verifier {
             // A pushed entry may still wait for its batch: the verifier's own verdict
             // says how many verified (every entry before the first break).
-            Verifier::Wire(v) => match v.finish() {
-                Ok(head) => (head.entries, None),
-                Err(b) => (b.index, Some(b)),
-            },
-            Verifier::Boundaries(v) => match v.chain.finish() {
-                Ok(head) => (head.entries, None),
-                Err(b) => (b.index, Some(b)),
-            },
+            Verifier::Wire(v) | Verifier::Boundaries(Boundaries { chain: v, .. }) => {
+                match v.finish() {
+                    Ok(head) => (head.entries, None),
+                    Err(b) => (b.index, Some(b)),
+                }
+            }
             _ => (self.verified, self.first_break),
         };
         let anchored_after = match self.anchor {
