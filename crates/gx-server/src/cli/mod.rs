@@ -124,7 +124,8 @@ pub struct RunArgs {
     /// TLS private key (PEM: PKCS#8, PKCS#1 or SEC1).
     #[arg(long, value_name = "F", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// Generate a development CA and write its certificate here for clients to trust.
+    /// A development CA: its certificate is written here for clients to trust, its key kept
+    /// in CA_OUT.key (0600), so a restart keeps the same CA.
     #[arg(long, value_name = "CA_OUT", conflicts_with = "plain_http")]
     pub self_signed: Option<PathBuf>,
     /// Plain HTTP (loopback addresses only).
